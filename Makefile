@@ -1,0 +1,59 @@
+# bot1999 — `make help` lists the targets. Everything a fresh machine needs is made here.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PY311 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.11.*/bin/python) $(shell command -v python3.11))
+PY310 ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/3.10.13/bin/python) $(shell command -v python3.10))
+VENV := .venv
+RASA_VENV := .venv-rasa
+PIP_QUIET ?= -q
+export RASA_TELEMETRY_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup run serve test lint typecheck format clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PY311)" || { echo "Python 3.11 not found: install it or pass PY311=/path/to/python3.11"; exit 1; }
+	@test -x $(VENV)/bin/python || $(PY311) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_QUIET) torch==2.13.0
+	$(VENV)/bin/pip install $(PIP_QUIET) -e '.[dev]'
+	@touch $@
+
+$(RASA_VENV)/.installed: rasa-requirements.txt
+	@test -n "$(PY310)" || { echo "Python 3.10 not found (Rasa 3.6 needs it): pass PY310=/path/to/python3.10"; exit 1; }
+	@test -x $(RASA_VENV)/bin/python || $(PY310) -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(RASA_VENV)/bin/pip install $(PIP_QUIET) -r rasa-requirements.txt
+	@touch $@
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create the environments, the database and the default knowledge base
+	$(VENV)/bin/bot1999 setup
+
+run: $(VENV)/.installed $(RASA_VENV)/.installed ## Set up and run the bot on http://127.0.0.1:8000 until Ctrl-C
+	exec $(VENV)/bin/bot1999 run
+
+serve: $(VENV)/.installed ## Run only the HTTP service (no set-up), for development
+	exec $(VENV)/bin/bot1999 serve
+
+lint: $(VENV)/.installed ## ruff (lint and format check)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed ## mypy (strict)
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.installed ## Reformat the code with ruff
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: lint typecheck ## ruff, mypy and the whole test suite
+	$(VENV)/bin/pytest || { code=$$?; [ $$code -eq 5 ] && echo "pytest: no tests collected" || exit $$code; }
+
+clean: ## Remove the environments, caches and the local database (keeps nothing under var/)
+	rm -rf $(VENV) $(RASA_VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,27 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.api.deps import DatabaseDep
+from bot.api.schemas import Health
+from bot.store.faqs import FaqStore
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health)
+def healthz(database: DatabaseDep) -> Health:
+    """200 when the service and its database answer; 503 otherwise."""
+    try:
+        with database.session() as session:
+            version = FaqStore(session).kb_version()
+    except SQLAlchemyError as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"database unavailable: {type(error).__name__}"
+        ) from None
+    return Health(status="ok", database=database.engine.dialect.name, kb_version=version)

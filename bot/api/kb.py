@@ -1,0 +1,127 @@
+"""Knowledge-base routes: list with search and paging, get, create, update, publish, history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query, status
+from pydantic import ValidationError
+
+from bot.api.deps import ACTOR_HEADER, LocalOnly, SessionDep
+from bot.api.schemas import FaqCreate, FaqList, FaqPublic, FaqUpdate, KbVersion, RevisionPublic
+from bot.store.faqs import ConflictError, FaqExists, FaqNotFound, FaqStore, row_to_record
+from bot.store.models import FaqRow
+from knowledge.faq import FaqRecord, FaqStatus
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/kb", tags=["knowledge base"], dependencies=[LocalOnly])
+
+Actor = Annotated[str, Header(alias=ACTOR_HEADER, max_length=100, description="Who makes the change.")]
+
+
+def _get(store: FaqStore, faq_id: str) -> FaqRow:
+    try:
+        return store.get(faq_id)
+    except FaqNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no FAQ with id {faq_id}") from None
+
+
+def _record(data: dict[str, object]) -> FaqRecord:
+    try:
+        return FaqRecord.model_validate(data)
+    except ValidationError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, error.errors(include_url=False)) from None
+
+
+@router.get("/faqs", response_model=FaqList)
+def list_faqs(
+    session: SessionDep,
+    q: Annotated[
+        str, Query(max_length=200, description="Words in the id, questions, answer or keywords.")
+    ] = "",
+    status_: Annotated[FaqStatus | None, Query(alias="status")] = None,
+    agency: Annotated[str, Query(max_length=200)] = "",
+    category: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> FaqList:
+    result = FaqStore(session).search(
+        text=q, status=status_, agency=agency, category=category, page=page, per_page=per_page
+    )
+    items = [FaqPublic.model_validate(row) for row in result.items]
+    return FaqList(items=items, total=result.total, page=result.page, per_page=result.per_page)
+
+
+@router.get("/faqs/{faq_id}", response_model=FaqPublic)
+def get_faq(faq_id: str, session: SessionDep) -> FaqPublic:
+    return FaqPublic.model_validate(_get(FaqStore(session), faq_id))
+
+
+@router.post("/faqs", response_model=FaqPublic, status_code=status.HTTP_201_CREATED)
+def create_faq(body: FaqCreate, session: SessionDep, actor: Actor = "api") -> FaqPublic:
+    store = FaqStore(session)
+    try:
+        row = store.create(_record(body.model_dump()), actor=actor)
+    except FaqExists:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"an FAQ with id {body.id} exists") from None
+    return FaqPublic.model_validate(row)
+
+
+@router.patch("/faqs/{faq_id}", response_model=FaqPublic)
+def update_faq(faq_id: str, body: FaqUpdate, session: SessionDep, actor: Actor = "api") -> FaqPublic:
+    store = FaqStore(session)
+    current = row_to_record(_get(store, faq_id))
+    changes = body.model_dump(exclude_unset=True, exclude={"revision"})
+    record = _record({**current.model_dump(), **changes})
+    try:
+        row = store.replace(record, actor=actor, expected_revision=body.revision)
+    except ConflictError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return FaqPublic.model_validate(row)
+
+
+def _set_status(
+    faq_id: str, new: FaqStatus, session: SessionDep, actor: str, revision: int | None
+) -> FaqPublic:
+    store = FaqStore(session)
+    _get(store, faq_id)
+    try:
+        row = store.set_status(faq_id, new, actor=actor, expected_revision=revision)
+    except ConflictError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    return FaqPublic.model_validate(row)
+
+
+@router.post("/faqs/{faq_id}/publish", response_model=FaqPublic)
+def publish_faq(
+    faq_id: str,
+    session: SessionDep,
+    actor: Actor = "api",
+    revision: Annotated[int | None, Query(ge=1)] = None,
+) -> FaqPublic:
+    """Make the entry live: citizens are answered from it from the next knowledge-base version."""
+    return _set_status(faq_id, FaqStatus.PUBLISHED, session, actor, revision)
+
+
+@router.post("/faqs/{faq_id}/archive", response_model=FaqPublic)
+def archive_faq(
+    faq_id: str,
+    session: SessionDep,
+    actor: Actor = "api",
+    revision: Annotated[int | None, Query(ge=1)] = None,
+) -> FaqPublic:
+    """Withdraw the entry from answers, keeping it and its history."""
+    return _set_status(faq_id, FaqStatus.ARCHIVED, session, actor, revision)
+
+
+@router.get("/faqs/{faq_id}/history", response_model=list[RevisionPublic])
+def faq_history(faq_id: str, session: SessionDep) -> list[RevisionPublic]:
+    store = FaqStore(session)
+    _get(store, faq_id)
+    return [RevisionPublic.model_validate(row) for row in store.history(faq_id)]
+
+
+@router.get("/version", response_model=KbVersion)
+def kb_version(session: SessionDep) -> KbVersion:
+    return KbVersion(version=FaqStore(session).kb_version())

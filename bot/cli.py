@@ -1,0 +1,143 @@
+"""``bot1999``: run the service, manage the store and the knowledge base."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.settings import Settings, SettingsError, get_settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="Smart customer-service bot for a city's 1999 hotline.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+kb_app = typer.Typer(help="The knowledge base: import, scrape, inspect.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(kb_app, name="kb")
+
+log = logging.getLogger("bot1999")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as error:
+        typer.secho(str(error), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(message, fg="red", err=True)
+    return typer.Exit(code)
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug detail.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: settings server.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings server.port).")] = None,
+) -> None:
+    """Serve the HTTP API (knowledge base, /healthz, /docs) in the foreground."""
+    import uvicorn
+
+    from bot.app import create_app
+
+    settings = _settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_level=settings.server.log_level,
+    )
+
+
+@app.command()
+def setup() -> None:
+    """Create or upgrade the database and load the default knowledge base (idempotent)."""
+    from bot.services import setup_store
+
+    settings = _settings()
+    for line in setup_store(settings):
+        typer.echo(line)
+
+
+@app.command()
+def run() -> None:
+    """Set up, then run every process of the bot until Ctrl-C (what `make run` calls)."""
+    from bot.supervisor import run_all
+
+    settings = _settings()
+    setup()
+    raise typer.Exit(run_all(settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to the configured database."""
+    from bot.store.db import current_revision, make_engine, migrate
+
+    engine = make_engine(_settings().database_url_plain)
+    migrate(engine)
+    typer.echo(f"database at revision {current_revision(engine)}")
+
+
+@kb_app.command("import")
+def kb_import(
+    path: Annotated[Path, typer.Argument(help="A file, or a folder of files, to import.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="jsonl, csv, xlsx or taipei-xml (default: from the file name)."),
+    ] = None,
+    merge_duplicates: Annotated[
+        bool, typer.Option(help="Fold duplicate questions into the first entry as alternatives.")
+    ] = False,
+    actor: Annotated[str, typer.Option(help="Who is importing (kept in the history).")] = "cli",
+    strict: Annotated[bool, typer.Option(help="Exit 1 if any row was rejected.")] = False,
+) -> None:
+    """Import FAQs (upsert by id) and report imported / updated / unchanged / duplicates / rejected."""
+    from bot.services import import_file
+    from knowledge.importers import FORMATS, ImportError_
+
+    if fmt is not None and fmt not in FORMATS:
+        raise _fail(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    try:
+        report = import_file(_settings(), path, fmt, actor=actor, merge_duplicates=merge_duplicates)
+    except ImportError_ as error:
+        raise _fail(f"cannot import {path}: {error}") from None
+    for rejected in report.rejected:
+        typer.echo(f"rejected {rejected.where}: {rejected.reason}")
+    for duplicate in report.duplicates:
+        typer.echo(f"duplicate {duplicate.where}: {duplicate.faq_id} asks the same as {duplicate.same_as}")
+    typer.echo(report.summary())
+    if report.kb_version is not None:
+        typer.echo(f"knowledge base now at version {report.kb_version}")
+    if strict and report.rejected:
+        raise typer.Exit(1)
+
+
+@kb_app.command("version")
+def kb_version() -> None:
+    """Print the live knowledge-base version and the number of entries by status."""
+    from bot.services import kb_status
+
+    typer.echo(kb_status(_settings()))
+
+
+def main() -> None:
+    app()

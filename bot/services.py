@@ -1,0 +1,66 @@
+"""Application services shared by the CLI and the HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from bot.settings import Settings
+from bot.store import Database
+from bot.store.faqs import FaqStore
+from bot.store.kb_import import ImportReport, import_rows
+from knowledge.faq import FaqStatus
+from knowledge.importers import Row, read
+
+__all__ = ["import_file", "kb_status", "setup_store"]
+
+
+def import_file(
+    settings: Settings,
+    path: Path,
+    fmt: str | None,
+    *,
+    actor: str,
+    merge_duplicates: bool = False,
+    database: Database | None = None,
+) -> ImportReport:
+    """Import one file or folder through the one import path, with a progress bar on a terminal."""
+    db = database or Database(settings.database_url_plain)
+    db.migrate()
+    with tqdm(desc=f"importing {path.name}", unit=" rows", disable=None, leave=False) as bar:
+
+        def tick(_row: Row) -> None:
+            bar.update(1)
+
+        with db.session() as session:
+            return import_rows(
+                session, read(path, fmt), actor=actor, merge_duplicates=merge_duplicates, progress=tick
+            )
+
+
+def setup_store(settings: Settings) -> Iterator[str]:
+    """Migrate the database and load the default knowledge base; idempotent."""
+    db = Database(settings.database_url_plain)
+    db.migrate()
+    yield "database schema up to date"
+    content = settings.knowledge.content_dir
+    if content.is_dir() and any(content.glob("*.jsonl")):
+        report = import_file(settings, content, "jsonl", actor="setup", database=db)
+        yield f"default knowledge base ({content}): {report.summary()}"
+        for rejected in report.rejected:
+            yield f"  rejected {rejected.where}: {rejected.reason}"
+    else:
+        yield f"no default knowledge base found in {content}"
+    yield kb_status(settings, db)
+
+
+def kb_status(settings: Settings, database: Database | None = None) -> str:
+    db = database or Database(settings.database_url_plain)
+    with db.session() as session:
+        store = FaqStore(session)
+        counts = {status.value: store.search(status=status, per_page=1).total for status in FaqStatus}
+        version = store.kb_version()
+    parts = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return f"knowledge base version {version}: {parts}"

@@ -1,0 +1,106 @@
+"""The one settings object: ``settings.yml`` < environment (``BOT1999_*``).
+
+The YAML file is ``settings.yml`` in the working directory unless ``BOT1999_SETTINGS_FILE``
+names another (an empty value disables it). Nested sections map to environment
+variables with a double underscore, e.g. ``BOT1999_RETRIEVAL__ANSWER_THRESHOLD``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+__all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
+
+DEFAULT_SETTINGS_FILE = "settings.yml"
+
+
+class SettingsError(Exception):
+    """Invalid settings, with one line per bad field naming its environment variable."""
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class KnowledgeSettings(BaseModel):
+    content_dir: Path = Path("knowledge/content")
+    encoder: str = "e5-small-offline"
+    model_cache_dir: Path = Path("var/models")
+
+
+class Settings(BaseSettings):
+    """Application settings. Secrets are ``SecretStr`` and never printed."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="BOT1999_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: SecretStr = SecretStr("sqlite:///var/bot1999.db")
+    server: ServerSettings = ServerSettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:// or postgresql:// (postgresql+psycopg://)")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = os.environ.get("BOT1999_SETTINGS_FILE", DEFAULT_SETTINGS_FILE)
+        if path and Path(path).is_file():
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    @property
+    def database_url_plain(self) -> str:
+        return self.database_url.get_secret_value()
+
+
+def _explain(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        path = [str(p) for p in item["loc"]]
+        env = "BOT1999_" + "__".join(p.upper() for p in path)
+        lines.append(f"invalid setting {'.'.join(path)} ({env}): {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from file and environment; raise ``SettingsError`` naming each bad field."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_explain(error)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,227 @@
+"""The knowledge-base store: FAQ entries, their history, and the live knowledge-base version.
+
+Rules: every change writes a revision (who, when, before, after); every change to what
+citizens are answered from (a published entry changed, published, or withdrawn) adds a
+knowledge-base version, which is how the retrieval indexes know to refresh. Edits carry
+the revision they were made against, so a concurrent edit is refused, never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.store.models import FaqRevisionRow, FaqRow, KbVersionRow, utcnow
+from knowledge.faq import FaqRecord, FaqStatus
+from knowledge.normalize import question_key
+
+__all__ = [
+    "ConflictError",
+    "FaqNotFound",
+    "FaqExists",
+    "FaqPage",
+    "FaqStore",
+    "row_to_record",
+]
+
+
+class FaqNotFound(LookupError):
+    pass
+
+
+class FaqExists(ValueError):
+    pass
+
+
+class ConflictError(RuntimeError):
+    """The entry changed since the caller read it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaqPage:
+    items: list[FaqRow]
+    total: int
+    page: int
+    per_page: int
+
+
+def row_to_record(row: FaqRow) -> FaqRecord:
+    return FaqRecord.model_validate(
+        {
+            "id": row.id,
+            "question": row.question,
+            "answer": row.answer,
+            "alt_questions": row.alt_questions,
+            "agency": row.agency,
+            "category": row.category,
+            "keywords": row.keywords,
+            "source_url": row.source_url,
+            "sources": row.sources,
+            "post_date": row.post_date,
+            "revise_date": row.revise_date,
+            "status": row.status,
+        }
+    )
+
+
+def _apply(row: FaqRow, record: FaqRecord) -> None:
+    for field in FaqRecord.model_fields:
+        if field != "id":
+            setattr(row, field, getattr(record, field))
+    row.status = record.status.value
+    row.question_key = question_key(record.question)
+    row.content_hash = record.content_hash()
+    row.updated_at = utcnow()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class FaqStore:
+    """Repository over one session; the caller owns the transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- reading -----------------------------------------------------------------
+    def get(self, faq_id: str) -> FaqRow:
+        row = self.session.get(FaqRow, faq_id)
+        if row is None:
+            raise FaqNotFound(faq_id)
+        return row
+
+    def search(
+        self,
+        *,
+        text: str = "",
+        status: FaqStatus | None = None,
+        agency: str = "",
+        category: str = "",
+        page: int = 1,
+        per_page: int = 20,
+    ) -> FaqPage:
+        query = select(FaqRow)
+        if text.strip():
+            pattern = f"%{_escape_like(text.strip())}%"
+            query = query.where(
+                or_(
+                    FaqRow.id.ilike(pattern, escape="\\"),
+                    FaqRow.question.ilike(pattern, escape="\\"),
+                    FaqRow.answer.ilike(pattern, escape="\\"),
+                    cast(FaqRow.alt_questions, String).ilike(pattern, escape="\\"),
+                    cast(FaqRow.keywords, String).ilike(pattern, escape="\\"),
+                )
+            )
+        if status is not None:
+            query = query.where(FaqRow.status == status.value)
+        if agency:
+            query = query.where(FaqRow.agency == agency)
+        if category:
+            query = query.where(FaqRow.category == category)
+        total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        items = self.session.scalars(
+            query.order_by(FaqRow.id).offset((page - 1) * per_page).limit(per_page)
+        ).all()
+        return FaqPage(list(items), total, page, per_page)
+
+    def published(self) -> list[FaqRecord]:
+        rows = self.session.scalars(
+            select(FaqRow).where(FaqRow.status == FaqStatus.PUBLISHED.value).order_by(FaqRow.id)
+        )
+        return [row_to_record(row) for row in rows]
+
+    def history(self, faq_id: str) -> list[FaqRevisionRow]:
+        self.get(faq_id)
+        return list(
+            self.session.scalars(
+                select(FaqRevisionRow)
+                .where(FaqRevisionRow.faq_id == faq_id)
+                .order_by(FaqRevisionRow.revision, FaqRevisionRow.id)
+            )
+        )
+
+    def kb_version(self) -> int:
+        return int(self.session.scalar(select(func.max(KbVersionRow.id))) or 0)
+
+    # --- writing -----------------------------------------------------------------
+    def create(self, record: FaqRecord, *, actor: str, action: str = "create", note: str = "") -> FaqRow:
+        if self.session.get(FaqRow, record.id) is not None:
+            raise FaqExists(record.id)
+        row = FaqRow(id=record.id, revision=1, created_at=utcnow())
+        _apply(row, record)
+        self.session.add(row)
+        self.session.flush()
+        self._log(row, action, actor, None, record.content(), note)
+        return row
+
+    def replace(
+        self,
+        record: FaqRecord,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        action: str = "update",
+        note: str = "",
+    ) -> FaqRow:
+        """Replace an entry's content; refuse if it moved past ``expected_revision``."""
+        row = self.get(record.id)
+        if expected_revision is not None and row.revision != expected_revision:
+            raise ConflictError(
+                f"{record.id} is at revision {row.revision}, the edit was made on {expected_revision}"
+            )
+        before = row_to_record(row).content()
+        if before == record.content():
+            return row
+        _apply(row, record)
+        try:
+            self.session.flush()
+        except StaleDataError:
+            raise ConflictError(f"{record.id} was changed by someone else meanwhile") from None
+        self._log(row, action, actor, before, record.content(), note)
+        return row
+
+    def set_status(
+        self, faq_id: str, status: FaqStatus, *, actor: str, expected_revision: int | None = None
+    ) -> FaqRow:
+        record = row_to_record(self.get(faq_id)).model_copy(update={"status": status})
+        action = {FaqStatus.PUBLISHED: "publish", FaqStatus.ARCHIVED: "archive"}.get(status, "unpublish")
+        return self.replace(record, actor=actor, expected_revision=expected_revision, action=action)
+
+    def bump_version(self, *, actor: str, note: str, changed: int) -> int:
+        row = KbVersionRow(actor=actor, note=note, changed=changed, at=utcnow())
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def _log(
+        self,
+        row: FaqRow,
+        action: str,
+        actor: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        note: str,
+    ) -> None:
+        self.session.add(
+            FaqRevisionRow(
+                faq_id=row.id,
+                revision=row.revision,
+                action=action,
+                actor=actor,
+                note=note,
+                at=utcnow(),
+                before=before,
+                after=after,
+            )
+        )
+        touches_live = FaqStatus.PUBLISHED.value in {
+            (before or {}).get("status"),
+            (after or {}).get("status"),
+        }
+        if touches_live and action not in {"import", "merge"}:
+            self.bump_version(actor=actor, note=f"{action} {row.id}", changed=1)

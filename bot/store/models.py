@@ -1,0 +1,74 @@
+"""ORM tables. Schema changes go through an Alembic migration in ``bot/store/migrations``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = ["Base", "FaqRow", "FaqRevisionRow", "KbVersionRow", "utcnow"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class FaqRow(Base):
+    """One FAQ entry; ``revision`` counts its changes and guards concurrent edits."""
+
+    __tablename__ = "faq"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    alt_questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    agency: Mapped[str] = mapped_column(String(200), default="", index=True)
+    category: Mapped[str] = mapped_column(String(200), default="", index=True)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    source_url: Mapped[str] = mapped_column(Text, default="")
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revise_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    question_key: Mapped[str] = mapped_column(String(500), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class FaqRevisionRow(Base):
+    """Every change of an entry: who, when, what, and the content before and after."""
+
+    __tablename__ = "faq_revision"
+    __table_args__ = (Index("ix_faq_revision_faq_id_revision", "faq_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    faq_id: Mapped[str] = mapped_column(String(64), ForeignKey("faq.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class KbVersionRow(Base):
+    """One row per change of what citizens are answered from; the largest id is the live version."""
+
+    __tablename__ = "kb_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    changed: Mapped[int] = mapped_column(Integer, default=0)

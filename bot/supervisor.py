@@ -1,0 +1,78 @@
+"""Run the bot's processes in the foreground and stop every one of them on Ctrl-C.
+
+Each child gets its own process group, so a child's own children (workers) are stopped
+too. If any child exits, the others are stopped and its exit code is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from bot.settings import Settings
+
+__all__ = ["Child", "children_for", "run_all", "supervise"]
+
+log = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    name: str
+    argv: list[str]
+
+
+def children_for(settings: Settings) -> list[Child]:
+    """The processes of the embedded-default deployment."""
+    return [Child("bot", [sys.executable, "-m", "bot", "serve"])]
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for name, process in processes.items():
+        if process.poll() is None:
+            log.info("stopping %s (pid %d)", name, process.pid)
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def supervise(children: list[Child]) -> int:
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for child in children:
+            processes[child.name] = subprocess.Popen(child.argv, start_new_session=True)
+            log.info("started %s (pid %d)", child.name, processes[child.name].pid)
+        while not stopping:
+            for name, process in processes.items():
+                code = process.poll()
+                if code is not None:
+                    log.error("%s exited with code %d; stopping the others", name, code)
+                    return code or 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        _stop(processes)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_all(settings: Settings) -> int:
+    return supervise(children_for(settings))

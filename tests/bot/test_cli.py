@@ -1,0 +1,92 @@
+"""The installed console command, run as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+COMMANDS = [
+    [],
+    ["serve"],
+    ["setup"],
+    ["run"],
+    ["db"],
+    ["db", "upgrade"],
+    ["kb"],
+    ["kb", "import"],
+    ["kb", "version"],
+]
+
+
+def bot1999(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = bot1999(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+
+
+def test_import_reports_counts_and_names_each_bad_row(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.jsonl"
+    good = {"id": "G-1", "question": "路燈不亮怎麼辦？", "answer": "請撥1999報修。"}
+    kb.write_text(
+        "\n".join(
+            [json.dumps(good, ensure_ascii=False), "{oops", json.dumps({"id": "G-2", "question": "無答案"})]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    env = {"BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    first = bot1999("kb", "import", str(kb), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "rejected line 2: bad JSON" in first.stdout
+    assert "rejected line 3: answer: missing or empty" in first.stdout
+    assert "3 rows: 1 imported, 0 updated, 0 unchanged, 0 merged, 2 rejected; 0 duplicates" in first.stdout
+    second = bot1999("kb", "import", str(kb), env=env)
+    assert "nothing changed" in second.stdout
+    assert bot1999("kb", "import", str(kb), "--strict", env=env).returncode == 1
+
+
+def test_unreadable_input_and_bad_settings_are_clear(tmp_path: Path) -> None:
+    env = {"BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    missing = bot1999("kb", "import", str(tmp_path / "none.jsonl"), env=env)
+    assert missing.returncode == 2
+    assert "no such file" in missing.stderr
+    wrong = bot1999("kb", "import", str(tmp_path), "--format", "pdf", env=env)
+    assert wrong.returncode == 2
+    assert "unknown --format" in wrong.stderr
+    bad = bot1999("kb", "version", env={"BOT1999_DATABASE_URL": "oracle://x"})
+    assert bad.returncode == 2
+    assert "BOT1999_DATABASE_URL" in bad.stderr
+
+
+@pytest.mark.shared_data
+def test_real_files_are_all_accounted_for(tmp_path: Path, shared_data: Path) -> None:
+    env = {"BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    kaohsiung = bot1999("kb", "import", str(shared_data / "kaohsiung_faq.jsonl"), env=env)
+    assert kaohsiung.stdout.splitlines()[-2].startswith(
+        "1427 rows: 1427 imported, 0 updated, 0 unchanged, 0 merged, 0 rejected"
+    )
+    taipei = bot1999("kb", "import", str(shared_data / "taipei_faq_2017.xml"), env=env)
+    summary = taipei.stdout.splitlines()[-2]
+    assert summary.startswith("1877 rows:")
+    again = bot1999("kb", "import", str(shared_data / "taipei_faq_2017.xml"), env=env)
+    assert "nothing changed" in again.stdout

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("BOT1999_DATABASE_URL", "BOT1999_SERVER__PORT", "BOT1999_ENVIRONMENT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_without_a_file() -> None:
+    settings = load_settings()
+    assert settings.database_url_plain == "sqlite:///var/bot1999.db"
+    assert settings.server.port == 8000
+
+
+def test_file_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "settings.yml").write_text("server:\n  port: 8100\n  host: 0.0.0.0\n", encoding="utf-8")
+    assert (load_settings().server.port, load_settings().server.host) == (8100, "0.0.0.0")
+    monkeypatch.setenv("BOT1999_SERVER__PORT", "8200")
+    assert (load_settings().server.port, load_settings().server.host) == (8200, "0.0.0.0")
+
+
+def test_another_settings_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    other = tmp_path / "prod.yml"
+    other.write_text("environment: production\n", encoding="utf-8")
+    monkeypatch.setenv("BOT1999_SETTINGS_FILE", str(other))
+    assert load_settings().environment == "production"
+
+
+def test_errors_name_the_field_and_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT1999_SERVER__PORT", "eighty")
+    with pytest.raises(SettingsError, match=r"server\.port \(BOT1999_SERVER__PORT\)"):
+        load_settings()
+
+
+def test_unknown_keys_in_the_file_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "settings.yml").write_text("databse_url: sqlite:///typo.db\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="databse_url"):
+        load_settings()
+
+
+def test_secrets_are_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT1999_DATABASE_URL", "postgresql://bot:hunter2@db/bot")
+    settings = load_settings()
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings.model_dump())
+    monkeypatch.setenv("BOT1999_DATABASE_URL", "mysql://bot:hunter2@db/bot")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "database_url" in str(raised.value)
+    assert "hunter2" not in str(raised.value)

@@ -1,0 +1,75 @@
+"""Shared fixtures: the shared data folder, and a real database on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from bot.store import Database
+from bot.store.models import Base
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+POSTGRES_ADMIN_URL = os.environ.get("BOT1999_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = bool(os.environ.get("CI"))
+
+
+def _unavailable(reason: str) -> None:
+    """Outside CI a missing service skips; in CI it fails, so nothing is silently skipped."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI must run this test)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "kaohsiung_faq.jsonl").is_file():
+        _unavailable(f"no shared data at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        _unavailable(f"PostgreSQL does not answer at {POSTGRES_ADMIN_URL}: {error}")
+    name = f"bot1999_test_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        base, _, _ = POSTGRES_ADMIN_URL.rpartition("/")
+        try:
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    yield url
+    cleanup = Database(url)
+    Base.metadata.drop_all(cleanup.engine)
+    with cleanup.engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    cleanup.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A migrated, empty database on each backend."""
+    db = Database(database_url)
+    db.migrate()
+    yield db
+    db.dispose()
