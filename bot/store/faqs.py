@@ -15,6 +15,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.store.errors import ConflictError
 from bot.store.models import FaqRevisionRow, FaqRow, KbVersionRow, utcnow
 from knowledge.faq import FaqRecord, FaqStatus
 from knowledge.normalize import question_key
@@ -35,10 +36,6 @@ class FaqNotFound(LookupError):
 
 class FaqExists(ValueError):
     pass
-
-
-class ConflictError(RuntimeError):
-    """The entry changed since the caller read it."""
 
 
 @dataclass(frozen=True, slots=True)

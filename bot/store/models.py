@@ -5,10 +5,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["Base", "FaqRow", "FaqRevisionRow", "KbVersionRow", "utcnow"]
+__all__ = [
+    "Base",
+    "CaseCounterRow",
+    "CaseEventRow",
+    "CaseRow",
+    "FaqRevisionRow",
+    "FaqRow",
+    "KbVersionRow",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -72,3 +81,56 @@ class KbVersionRow(Base):
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text, default="")
     changed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseRow(Base):
+    """A citizen's case. ``phone`` is personal data: shown to agents, never in analytics."""
+
+    __tablename__ = "case_file"
+    __table_args__ = (Index("ix_case_file_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    agency: Mapped[str] = mapped_column(String(100), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    location_text: Mapped[str] = mapped_column(Text, default="")
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    photo_ref: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(20), index=True)
+    sender_id: Mapped[str] = mapped_column(String(100), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class CaseEventRow(Base):
+    """One step of a case's life: the status it moved to, when, by whom, and why."""
+
+    __tablename__ = "case_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(Integer, ForeignKey("case_file.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseCounterRow(Base):
+    """The last sequence number handed out on a day (``YYMMDD``)."""
+
+    __tablename__ = "case_counter"
+
+    day: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
