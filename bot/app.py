@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from bot.api import health, kb
+from bot.api import health, kb, open311
 from bot.settings import Settings, get_settings
 from bot.store import Database
 
@@ -36,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(health.router)
     app.include_router(kb.router)
+    app.include_router(open311.router)
     return app

@@ -41,6 +41,13 @@ class KnowledgeSettings(BaseModel):
     model_cache_dir: Path = Path("var/models")
 
 
+class Open311Settings(BaseModel):
+    """The Open311 GeoReport v2 API: filing needs one of ``api_keys``; reading is open."""
+
+    api_keys: list[SecretStr] = []
+    jurisdiction_id: str = "1999.city.gov.tw"
+
+
 class Settings(BaseSettings):
     """Application settings. Secrets are ``SecretStr`` and never printed."""
 
@@ -55,6 +62,7 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///var/bot1999.db")
     server: ServerSettings = ServerSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    open311: Open311Settings = Open311Settings()
 
     @field_validator("database_url")
     @classmethod
