@@ -6,9 +6,11 @@ them; the original stays only where the service needs it (a case's contact phone
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 
-__all__ = ["redact", "PATTERNS"]
+__all__ = ["PATTERNS", "pseudonymise", "redact"]
 
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")),
@@ -37,3 +39,10 @@ def redact(text: str) -> str:
             last = match.end()
         text = "".join(pieces) + text[last:]
     return text
+
+
+def pseudonymise(channel: str, user_id: str, key: str) -> str:
+    """A stable pseudonymous id for a channel's user: the same person maps to the same id,
+    and the id cannot be turned back into the LINE / Telegram / web id without the key."""
+    digest = hmac.new(key.encode("utf-8"), f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
+    return f"p_{digest[:24]}"

@@ -16,6 +16,7 @@ __all__ = [
     "FaqRevisionRow",
     "FaqRow",
     "KbVersionRow",
+    "TurnRow",
     "utcnow",
 ]
 
@@ -134,3 +135,38 @@ class CaseCounterRow(Base):
 
     day: Mapped[str] = mapped_column(String(6), primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class TurnRow(Base):
+    """One citizen message and the bot's answer to it: what the supervisors' metrics read.
+
+    ``sender`` is pseudonymous (a keyed hash of channel and user id). ``text`` is what the
+    citizen wrote, kept for the case transcript under the retention setting;
+    ``text_redacted`` has ID numbers, phones and e-mail replaced and is what analytics use.
+    """
+
+    __tablename__ = "turn"
+    __table_args__ = (
+        Index("ix_turn_at_channel", "at", "channel"),
+        Index("ix_turn_conversation_at", "conversation_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(64), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    text: Mapped[str] = mapped_column(Text, default="")
+    text_redacted: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[str] = mapped_column(String(200), default="")
+    intent: Mapped[str] = mapped_column(String(40), default="")
+    intent_confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    decision: Mapped[str] = mapped_column(String(16), default="", index=True)
+    candidates: Mapped[list[str]] = mapped_column(JSON, default=list)
+    faq_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    category: Mapped[str] = mapped_column(String(200), default="")
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    reply: Mapped[list[str]] = mapped_column(JSON, default=list)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    degraded: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback: Mapped[str] = mapped_column(String(8), default="")
