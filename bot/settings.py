@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -48,6 +48,15 @@ class Open311Settings(BaseModel):
     jurisdiction_id: str = "1999.city.gov.tw"
 
 
+DEVELOPMENT_PSEUDONYM_KEY = "development-only-pseudonym-key"
+
+
+class PrivacySettings(BaseModel):
+    """``pseudonym_key`` turns channel user ids into pseudonymous ids; keep it secret and fixed."""
+
+    pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
+
+
 class Settings(BaseSettings):
     """Application settings. Secrets are ``SecretStr`` and never printed."""
 
@@ -63,6 +72,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
     open311: Open311Settings = Open311Settings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @field_validator("database_url")
     @classmethod
@@ -71,6 +81,17 @@ class Settings(BaseSettings):
         if not url.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
             raise ValueError("must start with sqlite:// or postgresql:// (postgresql+psycopg://)")
         return value
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.privacy.pseudonym_key.get_secret_value() == DEVELOPMENT_PSEUDONYM_KEY
+        ):
+            raise ValueError(
+                "privacy.pseudonym_key: set a secret of your own (BOT1999_PRIVACY__PSEUDONYM_KEY)"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -96,6 +117,9 @@ def _explain(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         path = [str(p) for p in item["loc"]]
+        if not path:  # a rule across fields: the message names them
+            lines.append(f"invalid settings: {item['msg'].removeprefix('Value error, ')}")
+            continue
         env = "BOT1999_" + "__".join(p.upper() for p in path)
         lines.append(f"invalid setting {'.'.join(path)} ({env}): {item['msg']}")
     return "\n".join(lines)

@@ -27,7 +27,7 @@ def test_file_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 def test_another_settings_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     other = tmp_path / "prod.yml"
-    other.write_text("environment: production\n", encoding="utf-8")
+    other.write_text("environment: production\nprivacy:\n  pseudonym_key: s3cret\n", encoding="utf-8")
     monkeypatch.setenv("BOT1999_SETTINGS_FILE", str(other))
     assert load_settings().environment == "production"
 
@@ -54,3 +54,11 @@ def test_secrets_are_never_printed(monkeypatch: pytest.MonkeyPatch) -> None:
         load_settings()
     assert "database_url" in str(raised.value)
     assert "hunter2" not in str(raised.value)
+
+
+def test_production_refuses_the_development_pseudonym_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT1999_ENVIRONMENT", "production")
+    with pytest.raises(SettingsError, match="BOT1999_PRIVACY__PSEUDONYM_KEY"):
+        load_settings()
+    monkeypatch.setenv("BOT1999_PRIVACY__PSEUDONYM_KEY", "a-real-secret")
+    assert load_settings().environment == "production"
