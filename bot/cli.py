@@ -18,6 +18,8 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 kb_app = typer.Typer(help="The knowledge base: import, scrape, inspect.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
+user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 log = logging.getLogger("bot1999")
 
@@ -137,6 +139,33 @@ def kb_version() -> None:
     from bot.services import kb_status
 
     typer.echo(kb_status(_settings()))
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Log-in name (lower case).")],
+    role: Annotated[str, typer.Option(help="staff, supervisor or admin.")] = "admin",
+    display_name: Annotated[str, typer.Option(help="Name shown in the console.")] = "",
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input.")] = False,
+) -> None:
+    """Create a staff account (the first one: `bot1999 user create NAME --role admin`)."""
+    from bot.store import Database
+    from bot.store.users import AccountError, Role, UserStore
+
+    if role not in {r.value for r in Role}:
+        raise _fail(f"unknown --role {role!r}; choose staff, supervisor or admin")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    database = Database(_settings().database_url_plain)
+    database.migrate()
+    try:
+        with database.session() as session:
+            UserStore(session).create(username, password, Role(role), actor="cli", display_name=display_name)
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"created {role} {username.strip().lower()}")
 
 
 def main() -> None:

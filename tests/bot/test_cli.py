@@ -90,3 +90,28 @@ def test_real_files_are_all_accounted_for(tmp_path: Path, shared_data: Path) -> 
     assert summary.startswith("1877 rows:")
     again = bot1999("kb", "import", str(shared_data / "taipei_faq_2017.xml"), env=env)
     assert "nothing changed" in again.stdout
+
+
+def test_user_create_reads_the_password_without_echo(tmp_path: Path) -> None:
+    env = {"BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    ok = subprocess.run(
+        [sys.executable, "-m", "bot", "user", "create", "Chief", "--role", "admin", "--password-stdin"],
+        input="a long enough password\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "created admin chief"
+    assert "a long enough password" not in ok.stdout + ok.stderr
+    short = subprocess.run(
+        [sys.executable, "-m", "bot", "user", "create", "x2", "--password-stdin"],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
+    )
+    assert short.returncode == 2
+    assert "password: at least 12 characters" in short.stderr
