@@ -1,0 +1,71 @@
+"""Degraded mode: answer from the knowledge base directly while Rasa is away, and say so."""
+
+from __future__ import annotations
+
+from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
+from bot.chat.engine import EngineTurn
+from bot.chat.faq import FaqAnswerer, abstain_replies, answer_replies, clarify_replies
+from bot.chat.messages import Incoming, Link, Reply, parse_payload
+
+__all__ = ["DegradedResponder", "LIMITED_MODE_NOTICE", "CASE_FORM_PATH"]
+
+CASE_FORM_PATH = "/cases/new"
+LIMITED_MODE_NOTICE = Reply(
+    kind="notice",
+    text="（目前對話系統忙碌，改以簡易模式服務：可以回答常見問題，反映問題請使用線上表單。）",
+    links=[Link(title="線上反映表單", url=CASE_FORM_PATH)],
+)
+
+
+class DegradedResponder:
+    """FAQ answers, clarify picks and feedback without the dialogue engine; cases via the plain form."""
+
+    def __init__(self, answerer: FaqAnswerer) -> None:
+        self.answerer = answerer
+
+    def handle(self, message: Incoming) -> EngineTurn:
+        if message.text and looks_like_emergency(message.text):
+            return EngineTurn([EMERGENCY_REPLY], intent="emergency")
+        if message.payload:
+            return self._payload(message.payload)
+        if message.location or message.photo_ref:
+            return self._notice([Reply(text="收到位置或照片了。反映問題請使用線上表單，並附上位置與照片。")])
+        outcome = self.answerer.answer(message.text)
+        candidates = [c.faq_id for c in outcome.candidates]
+        if outcome.decision == "answer" and outcome.answer is not None:
+            return self._notice(answer_replies(outcome.answer), "answer", candidates, outcome.answer.id)
+        if outcome.decision == "clarify":
+            return self._notice(clarify_replies(outcome.candidates), "clarify", candidates)
+        return self._notice(abstain_replies(), "abstain", candidates)
+
+    def _payload(self, payload: str) -> EngineTurn:
+        parsed = parse_payload(payload)
+        intent, entities = parsed if parsed else ("", {})
+        if intent == "pick_faq":
+            record = self.answerer.get(entities.get("faq_id", ""))
+            if record is not None:
+                return self._notice(answer_replies(record), "answer", [record.id], record.id, intent=intent)
+        if intent in {"feedback_good", "feedback_bad"}:
+            text = (
+                "謝謝您的回饋！"
+                if intent == "feedback_good"
+                else "抱歉沒有幫上忙，您可以換個說法，或使用線上表單請專人協助。"
+            )
+            return self._notice([Reply(text=text)], intent=intent)
+        if intent in {"report_issue", "ask_human"}:
+            text = "請使用線上反映表單，留下地點、狀況與聯絡電話，我們會轉交專人處理；急事請撥 1999。"
+            return self._notice(
+                [Reply(kind="handoff", text=text, links=list(LIMITED_MODE_NOTICE.links))], intent=intent
+            )
+        return self._notice([Reply(text="請直接輸入您的問題。")], intent=intent)
+
+    @staticmethod
+    def _notice(
+        replies: list[Reply],
+        decision: str = "",
+        candidates: list[str] | None = None,
+        faq_id: str = "",
+        *,
+        intent: str = "",
+    ) -> EngineTurn:
+        return EngineTurn([LIMITED_MODE_NOTICE, *replies], intent, None, decision, candidates or [], faq_id)

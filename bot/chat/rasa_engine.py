@@ -1,0 +1,104 @@
+"""The Rasa server over HTTP (REST channel + HTTP API).
+
+Contract with the actions: a bubble may arrive as plain text/buttons (domain responses) or
+as ``{"custom": {"reply": Reply}}``; ``{"custom": {"turn": {...}}}`` carries what the turn
+log needs (decision, candidates, faq_id) and is not shown. The intent and its confidence
+are read from the conversation's tracker after the turn.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from bot.chat.engine import EngineTurn, EngineUnavailable
+from bot.chat.messages import Button, Incoming, Reply
+
+__all__ = ["RasaEngine", "message_text"]
+
+log = logging.getLogger(__name__)
+
+
+def message_text(message: Incoming) -> str:
+    """What Rasa is sent: the text, the button payload, or a location/photo as an intent payload."""
+    if message.payload:
+        return message.payload
+    if message.location is not None:
+        entities = {"latitude": message.location.latitude, "longitude": message.location.longitude}
+        if message.location.title:
+            entities["location_title"] = message.location.title  # type: ignore[assignment]
+        return "/share_location" + json.dumps(entities, ensure_ascii=False)
+    if message.photo_ref and not message.text:
+        return "/share_photo" + json.dumps({"photo_ref": message.photo_ref})
+    return message.text
+
+
+def _to_replies(messages: list[dict[str, Any]]) -> tuple[list[Reply], dict[str, Any]]:
+    replies: list[Reply] = []
+    turn: dict[str, Any] = {}
+    for item in messages:
+        custom = item.get("custom")
+        if isinstance(custom, dict):
+            if isinstance(custom.get("turn"), dict):
+                turn.update(custom["turn"])
+            if isinstance(custom.get("reply"), dict):
+                try:
+                    replies.append(Reply.model_validate(custom["reply"]))
+                except ValidationError as error:
+                    log.error("an action sent a malformed reply: %s", error)
+            continue
+        if item.get("text") or item.get("buttons"):
+            buttons = [
+                Button(
+                    title=str(b.get("title", ""))[:100] or "…", payload=str(b.get("payload", ""))[:200] or "…"
+                )
+                for b in item.get("buttons") or []
+            ]
+            replies.append(Reply(text=str(item.get("text", "")), buttons=buttons))
+    return replies, turn
+
+
+class RasaEngine:
+    def __init__(self, client: httpx.AsyncClient, base_url: str, *, timeout: float, token: str = "") -> None:
+        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.params = {"token": token} if token else {}
+
+    async def handle(self, conversation_id: str, message: Incoming) -> EngineTurn:
+        body = {
+            "sender": conversation_id,
+            "message": message_text(message),
+            "metadata": {"channel": message.channel, "photo_ref": message.photo_ref},
+        }
+        try:
+            response = await self.client.post(
+                f"{self.base_url}/webhooks/rest/webhook", json=body, params=self.params, timeout=self.timeout
+            )
+            response.raise_for_status()
+            messages = response.json()
+            tracker = await self.client.get(
+                f"{self.base_url}/conversations/{conversation_id}/tracker",
+                params={**self.params, "include_events": "NONE"},
+                timeout=self.timeout,
+            )
+            tracker.raise_for_status()
+            latest = tracker.json().get("latest_message") or {}
+        except (httpx.HTTPError, ValueError) as error:
+            raise EngineUnavailable(f"Rasa at {self.base_url}: {type(error).__name__}: {error}") from error
+        if not isinstance(messages, list):
+            raise EngineUnavailable("Rasa answered with something that is not a list of messages")
+        replies, turn = _to_replies([m for m in messages if isinstance(m, dict)])
+        intent = latest.get("intent") or {}
+        return EngineTurn(
+            replies=replies,
+            intent=str(intent.get("name") or ""),
+            intent_confidence=float(intent["confidence"]) if intent.get("confidence") is not None else None,
+            decision=str(turn.get("decision", "")),
+            candidates=[str(c) for c in turn.get("candidates", [])],
+            faq_id=str(turn.get("faq_id", "")),
+        )
