@@ -1,7 +1,6 @@
 """The chat service with a real store, a scripted engine and the degraded responder."""
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -42,13 +41,13 @@ def clock() -> list[float]:
 
 
 @pytest.fixture
-def service(database: Database, clock: list[float]) -> Iterator[tuple[ChatService, ScriptedEngine]]:
+def service(database: Database, clock: list[float]) -> tuple[ChatService, ScriptedEngine]:
     engine = ScriptedEngine()
     fallback = DegradedResponder(OverlapAnswerer(RECORDS, answer_at=0.8))
     chat = ChatService(
         engine, fallback, database, pseudonym_key="k", breaker=Breaker(10, clock=lambda: clock[0])
     )
-    yield chat, engine
+    return chat, engine
 
 
 def _say(chat: ChatService, **fields: str) -> tuple[list[str], str]:
