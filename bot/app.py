@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from bot.api import health, kb, open311
 from bot.settings import Settings, get_settings
 from bot.store import Database
+from bot.web import cases as case_pages
 
 __all__ = ["create_app"]
 
@@ -37,4 +38,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(kb.router)
     app.include_router(open311.router)
+    app.include_router(case_pages.router)
     return app
