@@ -1,0 +1,105 @@
+"""The live FAQ index: the retriever kept in step with the store's knowledge-base version.
+
+Each process (bot replica, action server) keeps its own index. A background thread reads
+the live version every ``interval`` seconds; when it moved, only the entries whose content
+changed are re-indexed (their unchanged texts come from the vector cache), and withdrawn
+ones are removed — seconds, no retraining, no downtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.chat.faq import FaqCandidate, FaqOutcome
+from bot.store import Database
+from bot.store.faqs import FaqStore
+from knowledge.faq import FaqRecord
+from knowledge.retriever import Decision, Retriever
+
+__all__ = ["LiveIndex"]
+
+log = logging.getLogger(__name__)
+
+
+class LiveIndex:
+    """A ``FaqAnswerer`` over the published knowledge base; cheap to construct, ``warm_up()`` builds."""
+
+    def __init__(self, database: Database, retriever: Retriever) -> None:
+        self.database = database
+        self.retriever = retriever
+        self.version = -1
+        self._hashes: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def warm_up(self) -> None:
+        with self._lock:
+            version, records = self._published()
+            stats = self.retriever.build(records)
+            self._hashes = {r.id: r.content_hash() for r in records}
+            self.version = version
+        log.info("FAQ index at knowledge-base version %d: %s", version, stats)
+
+    def _published(self) -> tuple[int, list[FaqRecord]]:
+        with self.database.session() as session:
+            store = FaqStore(session)
+            return store.kb_version(), store.published()
+
+    def refresh(self) -> bool:
+        """Catch up with the store; True when the index changed."""
+        with self.database.session() as session:
+            if FaqStore(session).kb_version() == self.version:
+                return False
+        version, records = self._published()
+        fresh = {r.id: r for r in records}
+        with self._lock:
+            changed = [r for r in records if self._hashes.get(r.id) != r.content_hash()]
+            gone = [faq_id for faq_id in self._hashes if faq_id not in fresh]
+            for record in changed:
+                self.retriever.update(record)
+            for faq_id in gone:
+                self.retriever.remove(faq_id)
+            self._hashes = {r.id: r.content_hash() for r in records}
+            self.version = version
+        log.info("FAQ index now at version %d (%d changed, %d removed)", version, len(changed), len(gone))
+        return True
+
+    def start(self, interval: float = 1.0) -> None:
+        """Refresh in a background thread until ``stop()``."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.refresh()
+                except Exception:  # keep serving the index we have; say why it is stale
+                    log.exception("could not refresh the FAQ index")
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=loop, name="faq-index-refresh", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # --- FaqAnswerer ---------------------------------------------------------------
+    def decide(self, text: str) -> Decision:
+        with self._lock:
+            return self.retriever.decide(text)
+
+    def answer(self, text: str) -> FaqOutcome:
+        decision = self.decide(text)
+        candidates = []
+        for candidate in decision.candidates:
+            record = self.get(candidate.faq_id)
+            if record is not None:
+                candidates.append(FaqCandidate(candidate.faq_id, record.question, candidate.score))
+        best = self.get(decision.best.faq_id) if decision.kind == "answer" and decision.best else None
+        return FaqOutcome(decision.kind, candidates, best)
+
+    def get(self, faq_id: str) -> FaqRecord | None:
+        with self._lock:
+            return self.retriever.record(faq_id)
