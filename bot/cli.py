@@ -133,6 +133,35 @@ def kb_import(
         raise typer.Exit(1)
 
 
+@kb_app.command("scrape")
+def kb_scrape(
+    source: Annotated[str, typer.Argument(help="Which FAQ service: kaohsiung.")],
+    base_url: Annotated[str, typer.Option(help="The API's base URL.")] = "https://soweb.kcg.gov.tw",
+    state_dir: Annotated[Path, typer.Option(help="Where an interrupted run is resumed from.")] = Path(
+        "var/scrape/kaohsiung"
+    ),
+    rate: Annotated[float, typer.Option(min=0.1, max=3.0, help="Requests per second (at most 3).")] = 3.0,
+    fresh: Annotated[bool, typer.Option(help="Forget a previous run's state and fetch everything.")] = False,
+    actor: Annotated[str, typer.Option(help="Who is importing (kept in the history).")] = "scraper",
+) -> None:
+    """Scrape the city's FAQ web API politely and import it (resumes an interrupted run)."""
+    from bot.services import scrape_kaohsiung
+
+    if source != "kaohsiung":
+        raise _fail(f"unknown FAQ service {source!r}; known: kaohsiung")
+    outcome = scrape_kaohsiung(
+        _settings(), base_url=base_url, state_dir=state_dir, rate=rate, fresh=fresh, actor=actor
+    )
+    for rejected in outcome.report.rejected:
+        typer.echo(f"rejected {rejected.where}: {rejected.reason}")
+    typer.echo(f"scrape: {outcome.summary}")
+    typer.echo(outcome.report.summary())
+    if outcome.blocked:
+        raise _fail(f"stopped early, the site refused us: {outcome.blocked}; run again later to resume", 1)
+    if not outcome.complete:
+        typer.echo("some entries could not be fetched; run the same command again to fetch only those")
+
+
 @kb_app.command("version")
 def kb_version() -> None:
     """Print the live knowledge-base version and the number of entries by status."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
@@ -14,7 +15,7 @@ from bot.store.kb_import import ImportReport, import_rows
 from knowledge.faq import FaqStatus
 from knowledge.importers import Row, read
 
-__all__ = ["import_file", "kb_status", "setup_store"]
+__all__ = ["ScrapeOutcome", "import_file", "kb_status", "scrape_kaohsiung", "setup_store"]
 
 
 def import_file(
@@ -64,3 +65,50 @@ def kb_status(settings: Settings, database: Database | None = None) -> str:
         version = store.kb_version()
     parts = ", ".join(f"{n} {status}" for status, n in counts.items())
     return f"knowledge base version {version}: {parts}"
+
+
+@dataclass(frozen=True, slots=True)
+class ScrapeOutcome:
+    report: ImportReport
+    summary: str
+    complete: bool
+    blocked: str = ""
+
+
+def scrape_kaohsiung(
+    settings: Settings,
+    *,
+    base_url: str,
+    state_dir: Path,
+    rate: float,
+    fresh: bool,
+    actor: str,
+) -> ScrapeOutcome:
+    """Scrape the city FAQ API (resuming an interrupted run) and import through the one import path.
+
+    What was fetched is imported even when the site starts refusing us part-way; the next
+    run resumes from the saved state.
+    """
+    from knowledge.importers.soweb import ScrapeProgress, SowebBlocked, SowebScraper
+
+    scraper = SowebScraper(base_url, state_dir, rate=rate)
+    if fresh:
+        scraper.reset()
+    rows: list[Row] = []
+    blocked = ""
+    with tqdm(desc="scraping", unit=" entries", disable=None, leave=False) as bar:
+
+        def progress(step: ScrapeProgress) -> None:
+            bar.set_description(step.phase)
+            bar.total, bar.n = step.total, step.done
+            bar.refresh()
+
+        try:
+            rows.extend(scraper.scrape(progress=progress))
+        except SowebBlocked as error:
+            blocked = str(error)
+    db = Database(settings.database_url_plain)
+    db.migrate()
+    with db.session() as session:
+        report = import_rows(session, rows, actor=actor)
+    return ScrapeOutcome(report, str(scraper.summary), scraper.summary.complete and not blocked, blocked)

@@ -115,3 +115,34 @@ def test_user_create_reads_the_password_without_echo(tmp_path: Path) -> None:
     )
     assert short.returncode == 2
     assert "password: at least 12 characters" in short.stderr
+
+
+def test_scrape_imports_through_the_same_path_and_resumes(tmp_path: Path) -> None:
+    from tests.fakes.soweb_api import FakeEntry, FakeSowebApi
+
+    entries = [
+        FakeEntry(
+            "397000000A",
+            n,
+            f"第{n}個關於路燈的問題？",
+            f"第{n}個答案：請撥1999。",
+            "工務局",
+            "工務",
+            "20200102",
+            "20210304",
+            5,
+        )
+        for n in range(1, 6)
+    ]
+    env = {"BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    with FakeSowebApi(entries, [{"kind": "01", "kind_name": "工務"}]) as api:
+        args = ["kb", "scrape", "kaohsiung", "--base-url", api.url, "--state-dir", str(tmp_path / "state")]
+        first = bot1999(*args, env=env)
+        assert first.returncode == 0, first.stderr
+        assert "5 imported" in first.stdout
+        second = bot1999(*args, env=env)
+        assert "nothing changed" in second.stdout
+        details = [hit for hit in api.hits if "seqNo" in hit.query]
+        assert details, "the details were fetched"
+        assert all(hit.query.get("updFlag") == ["R"] for hit in details)
+    assert bot1999("kb", "scrape", "taipei", env=env).returncode == 2
