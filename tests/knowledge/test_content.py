@@ -127,12 +127,12 @@ def unsupported_facts(answer: str, source_text: str) -> list[str]:
 
 
 def test_the_unit_helpers_find_and_trace_facts() -> None:
-    urls, numbers = answer_facts("請撥（07）229-9825轉358，或上 kgo.kcg.gov.tw，費用2,050元，第5小時起收費。")
-    assert urls == ["kgo.kcg.gov.tw"]
-    assert numbers == ["072299825", "358", "2050", "5"]
-    source = "電話：07-2299825轉358，網址https：//kgo.kcg.gov.tw/，每公噸2，050元，第5小時"
-    assert unsupported_facts("撥07-2299825轉358，2,050元，第5小時", source) == []
-    assert unsupported_facts("撥07-2299826，每次3,050元", source) == ["072299826", "3050"]
+    urls, numbers = answer_facts("請撥（07）123-4567轉210，或上 forms.example.tw，費用1,230元，第3小時起收費。")
+    assert urls == ["forms.example.tw"]
+    assert numbers == ["071234567", "210", "1230", "3"]
+    source = "電話：07-1234567轉210，網址https：//forms.example.tw/，每件1，230元，第3小時"
+    assert unsupported_facts("撥07-1234567轉210，1,230元，第3小時", source) == []
+    assert unsupported_facts("撥07-1234568，每次2,230元", source) == ["071234568", "2230"]
 
 
 def test_the_knowledge_base_has_at_least_200_entries() -> None:
