@@ -41,7 +41,7 @@ class DegradedResponder:
     def _payload(self, payload: str) -> EngineTurn:
         parsed = parse_payload(payload)
         intent, entities = parsed if parsed else ("", {})
-        if intent == "pick_faq":
+        if intent == "pick_suggestion":
             record = self.answerer.get(entities.get("faq_id", ""))
             if record is not None:
                 return self._notice(answer_replies(record), "answer", [record.id], record.id, intent=intent)

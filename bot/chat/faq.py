@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bot.chat.messages import Button, Link, Reply, pick_faq_payload
+from bot.chat.messages import Button, Link, Reply, pick_payload
 from knowledge.faq import FaqRecord
 
 __all__ = [
@@ -66,7 +66,7 @@ def answer_replies(record: FaqRecord) -> list[Reply]:
 
 
 def clarify_replies(candidates: list[FaqCandidate]) -> list[Reply]:
-    buttons = [Button(title=c.question[:100], payload=pick_faq_payload(c.faq_id)) for c in candidates[:3]]
+    buttons = [Button(title=c.question[:100], payload=pick_payload(c.faq_id)) for c in candidates[:3]]
     buttons.append(Button(title="都不是，我要找專人", payload="/ask_human"))
     return [Reply(kind="clarify", text="請問您想問的是下面哪一個？", buttons=buttons)]
 

@@ -1,6 +1,6 @@
 """The one message type no channel owns (web, LINE and Telegram convert at the edge).
 
-Payload conventions, shared with Rasa and the actions: ``/pick_faq{"faq_id":"X"}`` picks a
+Payload conventions, shared with Rasa and the actions: ``/pick_suggestion{"faq_id":"X"}`` picks a
 "did you mean" candidate, ``/feedback_good`` and ``/feedback_bad`` rate the last answer,
 ``/report_issue`` starts case filing, ``/ask_human`` asks for a person.
 """
@@ -23,7 +23,7 @@ __all__ = [
     "Reply",
     "ReplyKind",
     "MAX_TEXT_CHARS",
-    "pick_faq_payload",
+    "pick_payload",
     "parse_payload",
 ]
 
@@ -103,8 +103,8 @@ class ChatResponse(BaseModel):
     mode: Literal["normal", "degraded"] = "normal"
 
 
-def pick_faq_payload(faq_id: str) -> str:
-    return "/pick_faq" + json.dumps({"faq_id": faq_id}, ensure_ascii=False)
+def pick_payload(faq_id: str) -> str:
+    return "/pick_suggestion" + json.dumps({"faq_id": faq_id}, ensure_ascii=False)
 
 
 def parse_payload(payload: str) -> tuple[str, dict[str, str]] | None:

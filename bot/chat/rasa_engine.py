@@ -24,16 +24,15 @@ log = logging.getLogger(__name__)
 
 
 def message_text(message: Incoming) -> str:
-    """What Rasa is sent: the text, the button payload, or a location/photo as an intent payload."""
+    """What Rasa is sent: the text, the button payload, a location as ``/share_location``
+    (``"lat,lon"``), or a photo's reference."""
     if message.payload:
         return message.payload
     if message.location is not None:
-        entities = {"latitude": message.location.latitude, "longitude": message.location.longitude}
-        if message.location.title:
-            entities["location_title"] = message.location.title  # type: ignore[assignment]
-        return "/share_location" + json.dumps(entities, ensure_ascii=False)
+        place = f"{message.location.latitude:.6f},{message.location.longitude:.6f}"
+        return "/share_location" + json.dumps({"location": place})
     if message.photo_ref and not message.text:
-        return "/share_photo" + json.dumps({"photo_ref": message.photo_ref})
+        return message.photo_ref  # the case form's photo slot takes the reference as text
     return message.text
 
 

@@ -1,14 +1,14 @@
 import pytest
 from pydantic import ValidationError
 
-from bot.chat.messages import ChatRequest, Incoming, parse_payload, pick_faq_payload
+from bot.chat.messages import ChatRequest, Incoming, parse_payload, pick_payload
 
 
 def test_payload_round_trip() -> None:
-    assert parse_payload(pick_faq_payload("KHH-1-2")) == ("pick_faq", {"faq_id": "KHH-1-2"})
+    assert parse_payload(pick_payload("KHH-1-2")) == ("pick_suggestion", {"faq_id": "KHH-1-2"})
     assert parse_payload("/feedback_good") == ("feedback_good", {})
     assert parse_payload("hello") is None
-    assert parse_payload('/pick_faq{"faq_id": ') is None
+    assert parse_payload('/pick_suggestion{"faq_id": ') is None
 
 
 @pytest.mark.parametrize(

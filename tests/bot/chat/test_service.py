@@ -7,7 +7,7 @@ import pytest
 from bot.chat.breaker import Breaker
 from bot.chat.degraded import DegradedResponder
 from bot.chat.engine import EngineTurn, EngineUnavailable
-from bot.chat.messages import Incoming, Reply, pick_faq_payload
+from bot.chat.messages import Incoming, Reply, pick_payload
 from bot.chat.service import ChatService
 from bot.store import Database
 from bot.store.turns import TurnStore
@@ -77,7 +77,7 @@ def test_degraded_mode_answers_and_recovers_by_itself(
     calls = engine.calls
     assert _say(chat, text="房屋稅") == (["notice", "clarify"], "degraded")
     assert engine.calls == calls, "while cooling off, the engine is not waited on"
-    assert _say(chat, payload=pick_faq_payload("F-3")) == (["notice", "answer", "feedback"], "degraded")
+    assert _say(chat, payload=pick_payload("F-3")) == (["notice", "answer", "feedback"], "degraded")
     assert _say(chat, payload="/feedback_bad")[1] == "degraded"
     assert _say(chat, text="外面失火了") == (["emergency"], "degraded")
     assert _say(chat, text="今天天氣好嗎 asdf") == (["notice", "abstain"], "degraded")
