@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-__all__ = ["CATEGORIES", "Category", "category_by_code", "DISPATCH_TARGET"]
+__all__ = ["CATEGORIES", "Category", "category_by_code", "match_category", "DISPATCH_TARGET"]
 
 DISPATCH_TARGET = timedelta(hours=4)
 PETITION_TARGET = timedelta(days=6)
@@ -58,3 +58,31 @@ def category_by_code(code: str) -> Category:
     except KeyError:
         known = ", ".join(_BY_CODE)
         raise KeyError(f"unknown case category {code!r}; known: {known}") from None
+
+
+# Words citizens use for each category (general usage, matched after the exact names).
+_WORDS: dict[str, tuple[str, ...]] = {
+    "road_pothole": ("坑洞", "坑", "窟窿", "凹陷", "路面破", "柏油", "孔蓋"),
+    "fallen_tree": ("路樹", "樹倒", "倒樹", "樹枝", "斷枝"),
+    "street_light": ("路燈", "燈不亮", "路灯"),
+    "road_flooding": ("積水", "淹水", "水溝", "排水", "淹"),
+    "traffic_signal": ("紅綠燈", "號誌", "红绿灯", "信號燈"),
+    "traffic_incident": ("車禍", "事故", "撞車", "追撞"),
+    "noise": ("噪音", "吵", "施工聲"),
+    "sanitation": ("垃圾", "髒亂", "臭", "老鼠", "蚊子"),
+    "illegal_parking": ("違停", "違規停車", "亂停", "擋路"),
+}
+
+
+def match_category(text: str) -> str | None:
+    """The category code a citizen's words name: its code, its name, or a word for it."""
+    text = text.strip()
+    if text in _BY_CODE:
+        return text
+    for category in CATEGORIES:
+        if category.name in text:
+            return category.code
+    for code, words in _WORDS.items():
+        if any(word in text for word in words):
+            return code
+    return None

@@ -127,7 +127,9 @@ def unsupported_facts(answer: str, source_text: str) -> list[str]:
 
 
 def test_the_unit_helpers_find_and_trace_facts() -> None:
-    urls, numbers = answer_facts("請撥（07）123-4567轉210，或上 forms.example.tw，費用1,230元，第3小時起收費。")
+    urls, numbers = answer_facts(
+        "請撥（07）123-4567轉210，或上 forms.example.tw，費用1,230元，第3小時起收費。"
+    )
     assert urls == ["forms.example.tw"]
     assert numbers == ["071234567", "210", "1230", "3"]
     source = "電話：07-1234567轉210，網址https：//forms.example.tw/，每件1，230元，第3小時"

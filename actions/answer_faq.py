@@ -1,0 +1,35 @@
+"""action_answer_faq: answer, offer "did you mean", or abstain honestly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.providers import faq_index
+from actions.replies import send, send_turn
+from bot.chat.faq import abstain_replies, answer_replies, clarify_replies
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        text = str(tracker.latest_message.get("text") or "")
+        outcome = faq_index().answer(text)
+        ids = [c.faq_id for c in outcome.candidates]
+        if outcome.decision == "answer" and outcome.answer is not None:
+            send(dispatcher, answer_replies(outcome.answer))
+            send_turn(dispatcher, decision="answer", candidates=ids, faq_id=outcome.answer.id)
+        elif outcome.decision == "clarify":
+            send(dispatcher, clarify_replies(outcome.candidates))
+            send_turn(dispatcher, decision="clarify", candidates=ids)
+        else:
+            send(dispatcher, abstain_replies())
+            send_turn(dispatcher, decision="abstain", candidates=ids)
+        return [SlotSet("faq_candidates", ids), SlotSet("last_question", text)]

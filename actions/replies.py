@@ -1,0 +1,21 @@
+"""How actions send the chat's typed replies through Rasa (the bot reads them back)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.chat.messages import Reply
+
+__all__ = ["send", "send_turn"]
+
+
+def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
+    for reply in replies:
+        dispatcher.utter_message(json_message={"reply": reply.model_dump(mode="json")})
+
+
+def send_turn(dispatcher: CollectingDispatcher, **turn: Any) -> None:
+    """What the turn log records about this turn (decision, candidates, faq_id); not shown."""
+    dispatcher.utter_message(json_message={"turn": turn})

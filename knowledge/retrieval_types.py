@@ -1,0 +1,122 @@
+"""Typed results and settings of FAQ retrieval, and the answer / clarify / abstain policy.
+
+The defaults of :class:`RetrieverConfig` are the values tuned on the Kaohsiung dev set
+(``python -m bench.retrieval``); every number here is a weight or a threshold, nothing
+is fitted to individual queries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from knowledge.lexical import LexicalConfig
+
+__all__ = ["BuildStats", "Candidate", "Decision", "DecisionKind", "RetrieverConfig"]
+
+DecisionKind = Literal["answer", "clarify", "abstain"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One FAQ proposed for a query, with the evidence behind its fused ``score``."""
+
+    faq_id: str
+    score: float
+    dense_question: float  # best cosine with the question or an alternative question
+    dense_answer: float  # best cosine with an answer passage
+    lexical: float  # raw BM25 score
+    duplicates: tuple[str, ...] = ()
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """This FAQ and the ones with the same question that collapsed into it."""
+        return (self.faq_id, *self.duplicates)
+
+    def with_duplicate(self, faq_id: str) -> Candidate:
+        return replace(self, duplicates=(*self.duplicates, faq_id))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a query: answer with ``candidates[0]``, offer ``candidates``, or abstain."""
+
+    kind: DecisionKind
+    query: str
+    confidence: float
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    records: int
+    vectors: int
+    encoded: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RetrieverConfig:
+    """Fusion weights and decision thresholds (defaults tuned on the Kaohsiung dev set).
+
+    Fused score of an FAQ: ``dense_question + answer_weight * dense_answer +
+    lexical_weight * bm25 / best bm25 of the query``.
+
+    Decision, from the (up to ten) ranked candidates of a query:
+
+    * *evidence* ``= s1 + gap_weight * (s1 - s10) + lexical_evidence_weight * log(1 + bm25_1)``
+      where ``s1``/``s10`` are the first and last fused scores and ``bm25_1`` the best raw
+      BM25 score among them. Below ``abstain_below`` the query is out of scope: abstain.
+    * *confidence* that the top candidate is right ``= sigmoid(margin_slope * (s1 - s2) +
+      confidence_bias)``; at or above ``answer_confidence`` answer, else offer the first
+      ``clarify_candidates`` candidates.
+    """
+
+    answer_weight: float = 0.7
+    lexical_weight: float = 0.05
+    questions_as_queries: bool = True
+    rewrite_dense_query: bool = False
+    passage_chars: int = 150
+    max_passages: int = 2
+    dense_k: int = 200  # nearest rows read from each of the question and answer indexes
+    lexical_k: int = 50
+    flat_limit: int = 100_000
+    lexical: LexicalConfig = field(default_factory=lambda: LexicalConfig(answer_weight=0.6))
+    # decision parameters from knowledge.calibrate.tune on the whole Kaohsiung dev set
+    gap_weight: float = 1.0
+    lexical_evidence_weight: float = 0.3
+    abstain_below: float = 2.549
+    margin_slope: float = 60.7
+    confidence_bias: float = -0.43
+    answer_confidence: float = 0.9
+    clarify_candidates: int = 3
+
+    def evidence(self, candidates: Sequence[Candidate]) -> float:
+        """How strongly the knowledge base covers the query at all (higher: in scope)."""
+        if not candidates:
+            return float("-inf")
+        top, last = candidates[0].score, candidates[-1].score
+        best_bm25 = max(c.lexical for c in candidates)
+        return top + self.gap_weight * (top - last) + self.lexical_evidence_weight * math.log1p(best_bm25)
+
+    def confidence(self, candidates: Sequence[Candidate]) -> float:
+        """Estimated probability that the top candidate is right, from its margin over the next."""
+        if not candidates:
+            return 0.0
+        margin = candidates[0].score - candidates[1].score if len(candidates) > 1 else 1.0
+        z = self.margin_slope * margin + self.confidence_bias
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def decide(self, query: str, candidates: Sequence[Candidate]) -> Decision:
+        if not candidates or self.evidence(candidates) < self.abstain_below:
+            return Decision("abstain", query, 0.0, ())
+        confidence = self.confidence(candidates)
+        if confidence >= self.answer_confidence:
+            return Decision("answer", query, confidence, tuple(candidates[:1]))
+        return Decision("clarify", query, confidence, tuple(candidates[: self.clarify_candidates]))

@@ -1,0 +1,199 @@
+"""FAQ retrieval: dense and lexical evidence fused per FAQ, then answer, clarify or abstain.
+
+Per FAQ the fused score is ``dense_question + answer_weight * dense_answer +
+lexical_weight * lexical`` where ``dense_question`` is the best cosine between the query
+and the FAQ's question or alternative questions, ``dense_answer`` the best cosine with one
+of its answer passages, and ``lexical`` its BM25 score divided by the query's best BM25
+score. FAQs with the same question text collapse into one candidate. The decision reads
+the top ten candidates' scores (see :class:`RetrieverConfig`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.encoder._protocol import Encoder
+from knowledge.faq import FaqRecord
+from knowledge.index import DenseIndex
+from knowledge.lexical import LexicalIndex
+from knowledge.normalize import for_retrieval, question_key
+from knowledge.passages import answer_passages
+from knowledge.retrieval_types import BuildStats, Candidate, Decision, RetrieverConfig
+from knowledge.synonyms import Synonyms, default_synonyms
+from knowledge.vector_cache import Side, VectorCache
+
+__all__ = ["BuildStats", "Candidate", "Decision", "Retriever", "RetrieverConfig"]
+
+log = logging.getLogger(__name__)
+
+DECISION_DEPTH = 10  # candidates the decision looks at (its score gap spans them)
+
+
+@dataclass
+class _Entry:
+    record: FaqRecord
+    key: str
+    duplicates: list[str] = field(default_factory=list)
+
+
+class Retriever:
+    """Hybrid FAQ retriever. The constructor is cheap; :meth:`build` encodes and indexes."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        config: RetrieverConfig | None = None,
+        *,
+        cache_root: Path | str | None = None,
+        synonyms: Synonyms | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.config = config or RetrieverConfig()
+        self._synonyms = synonyms
+        self._cache_root = cache_root
+        self._cache: VectorCache | None = None
+        self._dense = self._new_dense()
+        self._lexical: LexicalIndex | None = None
+        self._entries: dict[str, _Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _new_dense(self) -> dict[str, DenseIndex]:
+        """Questions and answer passages in separate indexes: their cosines live on different scales."""
+        return {
+            kind: DenseIndex(self.encoder.dim, flat_limit=self.config.flat_limit)
+            for kind in ("question", "answer")
+        }
+
+    def _rewrite(self, text: str) -> str:
+        synonyms = self._synonyms if self._synonyms is not None else default_synonyms()
+        return synonyms.apply(text)
+
+    def _warm(self) -> tuple[VectorCache, LexicalIndex]:
+        if self._cache is None:
+            self._cache = VectorCache(self.encoder, self._cache_root)
+        if self._lexical is None:
+            self._lexical = LexicalIndex(self.config.lexical, self._rewrite)
+        return self._cache, self._lexical
+
+    def build(self, records: Iterable[FaqRecord]) -> BuildStats:
+        """Index ``records`` from scratch (cached vectors are reused)."""
+        started = time.perf_counter()
+        cache, lexical = self._warm()
+        self._dense = self._new_dense()
+        self._lexical = lexical = LexicalIndex(self.config.lexical, self._rewrite)
+        self._entries = {}
+        misses = cache.misses
+        records = list(records)
+        self._index_vectors(records)
+        for record in records:
+            self._entries[record.id] = _Entry(record, question_key(record.question))
+            lexical.set(record.id, record.texts(), record.answer)
+        cache.save()
+        stats = BuildStats(
+            len(records),
+            sum(len(index) for index in self._dense.values()),
+            cache.misses - misses,
+            time.perf_counter() - started,
+        )
+        log.info("built retrieval index: %s", stats)
+        return stats
+
+    def _index_vectors(self, records: list[FaqRecord]) -> None:
+        cache, _ = self._warm()
+        cfg = self.config
+        questions = [text for r in records for text in r.texts()]
+        passages = [list(answer_passages(r.answer, cfg.passage_chars, cfg.max_passages)) for r in records]
+        q_side: Side = "query" if cfg.questions_as_queries else "passage"
+        q_vectors = cache.encode(questions, q_side)
+        a_vectors = cache.encode([p for ps in passages for p in ps], "passage")
+        qi = ai = 0
+        for record, record_passages in zip(records, passages, strict=True):
+            nq, na = len(record.texts()), len(record_passages)
+            self._dense["question"].set(record.id, ["question"] * nq, q_vectors[qi : qi + nq])
+            if na:
+                self._dense["answer"].set(record.id, ["answer"] * na, a_vectors[ai : ai + na])
+            else:
+                self._dense["answer"].remove(record.id)
+            qi, ai = qi + nq, ai + na
+
+    def update(self, record: FaqRecord) -> None:
+        """Add or replace one FAQ (only its changed texts are encoded)."""
+        cache, lexical = self._warm()
+        self._index_vectors([record])
+        self._entries[record.id] = _Entry(record, question_key(record.question))
+        lexical.set(record.id, record.texts(), record.answer)
+        cache.save()
+
+    def remove(self, faq_id: str) -> None:
+        for index in self._dense.values():
+            index.remove(faq_id)
+        self._entries.pop(faq_id, None)
+        if self._lexical is not None:
+            self._lexical.remove(faq_id)
+
+    def search(self, query: str, k: int = 10) -> list[Candidate]:
+        """Up to ``k`` distinct FAQs for ``query``, best first."""
+        cfg = self.config
+        _, lexical = self._warm()
+        if not self._entries or not for_retrieval(query):
+            return []
+        text = for_retrieval(query, self._rewrite) if cfg.rewrite_dense_query else query
+        vector = self.encoder.encode_queries([text])[0]
+        hits = [hit for index in self._dense.values() for hit in index.search(vector, cfg.dense_k)]
+        dense: dict[str, list[float]] = {}
+        floor = {"question": 0.0, "answer": 0.0}
+        for hit in hits:
+            slot = 0 if hit.kind == "question" else 1
+            best = dense.setdefault(hit.faq_id, [-1.0, -1.0])
+            best[slot] = max(best[slot], hit.score)
+            floor[hit.kind] = hit.score  # hits come best first: the last one is the floor
+        raw = lexical.scores(query)
+        top_lexical = float(raw.max()) if raw.size else 0.0
+        scale = 1.0 / top_lexical if top_lexical > 0 else 0.0
+        lexical_ids = lexical.ids
+        pool = set(dense) | {lexical_ids[i] for i in np.argsort(-raw)[: cfg.lexical_k] if raw[i] > 0}
+        scored: list[Candidate] = []
+        for faq_id in pool:
+            q_score, a_score = dense.get(faq_id, [-1.0, -1.0])
+            q_score = q_score if q_score >= 0 else floor["question"]
+            a_score = a_score if a_score >= 0 else floor["answer"]
+            bm25 = float(raw[lexical.row(faq_id)])
+            score = q_score + cfg.answer_weight * a_score + cfg.lexical_weight * bm25 * scale
+            scored.append(Candidate(faq_id, score, q_score, a_score, bm25))
+        scored.sort(key=lambda c: (-c.score, c.faq_id))
+        return self._collapse(scored, k)
+
+    def _collapse(self, scored: list[Candidate], k: int) -> list[Candidate]:
+        out: list[Candidate] = []
+        seen: dict[str, int] = {}
+        for candidate in scored:
+            key = self._entries[candidate.faq_id].key
+            if key in seen:
+                first = out[seen[key]]
+                out[seen[key]] = first.with_duplicate(candidate.faq_id)
+                continue
+            if len(out) < k:
+                seen[key] = len(out)
+                out.append(candidate)
+        return out
+
+    def decide(self, query: str, candidates: list[Candidate] | None = None) -> Decision:
+        """Answer with the top FAQ, ask which of a few was meant, or abstain.
+
+        Pass ``candidates`` from an earlier :meth:`search` of the same query to skip searching again.
+        """
+        if candidates is None:
+            candidates = self.search(query, k=DECISION_DEPTH)
+        return self.config.decide(query, candidates)
+
+    def record(self, faq_id: str) -> FaqRecord | None:
+        entry = self._entries.get(faq_id)
+        return entry.record if entry is not None else None
