@@ -39,6 +39,16 @@ class KnowledgeSettings(BaseModel):
     content_dir: Path = Path("knowledge/content")
     encoder: str = "e5-small-offline"
     model_cache_dir: Path = Path("var/models")
+    refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class RasaSettings(BaseModel):
+    """The Rasa server the chat talks to, and when to stop waiting for it (degraded mode)."""
+
+    url: str = "http://127.0.0.1:5005"
+    token: SecretStr = SecretStr("")
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    cool_off_seconds: float = Field(default=10.0, ge=0, le=600)
 
 
 class Open311Settings(BaseModel):
@@ -71,6 +81,7 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///var/bot1999.db")
     server: ServerSettings = ServerSettings()
     knowledge: KnowledgeSettings = KnowledgeSettings()
+    rasa: RasaSettings = RasaSettings()
     open311: Open311Settings = Open311Settings()
     privacy: PrivacySettings = PrivacySettings()
 

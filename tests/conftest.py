@@ -11,6 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bot.settings import Settings, load_settings
 from bot.store import Database
 from bot.store.models import Base
 
@@ -73,3 +74,9 @@ def database(database_url: str) -> Iterator[Database]:
     db.migrate()
     yield db
     db.dispose()
+
+
+def app_settings(database_url: str, cache: Path, **overrides: object) -> Settings:
+    """Settings for an app under test: a real store, the fast hashing encoder, no settings file."""
+    knowledge = {"encoder": "hashing", "model_cache_dir": str(cache / "models"), "refresh_seconds": 0.2}
+    return load_settings(database_url=database_url, knowledge=knowledge, **overrides)

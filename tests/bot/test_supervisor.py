@@ -61,6 +61,8 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         "BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
         "BOT1999_SERVER__PORT": str(port),
         "BOT1999_KNOWLEDGE__CONTENT_DIR": str(content),
+        "BOT1999_KNOWLEDGE__ENCODER": "hashing",
+        "BOT1999_KNOWLEDGE__MODEL_CACHE_DIR": str(tmp_path / "models"),
     }
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path)
     try:

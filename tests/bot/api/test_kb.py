@@ -3,7 +3,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.settings import load_settings
+from tests.conftest import app_settings
 
 NEW = {
     "id": "N-1",
@@ -84,7 +84,7 @@ def test_health_and_docs(client: TestClient) -> None:
 
 
 def test_the_kb_api_refuses_other_machines(tmp_path: Any) -> None:
-    app = create_app(load_settings(database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+    app = create_app(app_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path))
     with TestClient(app, client=("203.0.113.9", 40000)) as remote:
         assert remote.get("/api/kb/faqs").status_code == 403
         assert remote.post("/api/kb/faqs", json=NEW).status_code == 403

@@ -1,13 +1,14 @@
 """Open311 GeoReport v2, following the specification's own request examples."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.settings import load_settings
+from tests.conftest import app_settings
 
 KEY = "test-key-123"
 # the specification's POST example, with this city's service code, place and phone formats
@@ -30,8 +31,8 @@ SPEC_POST = {
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = load_settings(database_url=database_url, open311={"api_keys": [KEY]})
+def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    settings = app_settings(database_url, tmp_path, open311={"api_keys": [KEY]})
     with TestClient(create_app(settings), client=("198.51.100.7", 1234)) as test_client:
         yield test_client
 

@@ -1,10 +1,12 @@
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.cases import is_valid_case_number
-from bot.settings import load_settings
 from bot.store import Database
 from bot.store.cases import CaseStore
+from tests.conftest import app_settings
 
 GOOD = {
     "category": "street_light",
@@ -15,8 +17,8 @@ GOOD = {
 }
 
 
-def test_file_a_case_with_the_plain_form(database_url: str) -> None:
-    with TestClient(create_app(load_settings(database_url=database_url))) as client:
+def test_file_a_case_with_the_plain_form(database_url: str, tmp_path: Path) -> None:
+    with TestClient(create_app(app_settings(database_url, tmp_path))) as client:
         page = client.get("/cases/new")
         assert page.status_code == 200
         assert 'name="description"' in page.text
@@ -32,8 +34,8 @@ def test_file_a_case_with_the_plain_form(database_url: str) -> None:
     database.dispose()
 
 
-def test_bad_input_is_explained_and_what_was_typed_kept(database_url: str) -> None:
-    with TestClient(create_app(load_settings(database_url=database_url))) as client:
+def test_bad_input_is_explained_and_what_was_typed_kept(database_url: str, tmp_path: Path) -> None:
+    with TestClient(create_app(app_settings(database_url, tmp_path))) as client:
         missing = client.post("/cases", data={**GOOD, "location_text": ""})
         assert missing.status_code == 400
         assert "地點" in missing.text
