@@ -12,7 +12,10 @@ PIP_QUIET ?= -q
 export RASA_TELEMETRY_ENABLED := false
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup run serve test lint typecheck format clean
+RASA_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' -o -name '*.txt' 2>/dev/null | sort)
+RASA_MODEL := models/bot1999.tar.gz
+
+.PHONY: help setup run serve train test lint typecheck format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -32,10 +35,15 @@ $(RASA_VENV)/.installed: rasa-requirements.txt
 	$(RASA_VENV)/bin/pip install $(PIP_QUIET) -r rasa-requirements.txt
 	@touch $@
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed ## Create the environments, the database and the default knowledge base
+$(RASA_MODEL): $(RASA_VENV)/.installed $(RASA_INPUTS)
+	RASA_TELEMETRY_ENABLED=false $(RASA_VENV)/bin/rasa train --fixed-model-name bot1999 --out models --quiet
+
+train: $(RASA_MODEL) ## Train the Rasa model (only when config, domain or data changed)
+
+setup: $(VENV)/.installed $(RASA_MODEL) ## Create the environments, the database, the default knowledge base and the Rasa model
 	$(VENV)/bin/bot1999 setup
 
-run: $(VENV)/.installed $(RASA_VENV)/.installed ## Set up and run the bot on http://127.0.0.1:8000 until Ctrl-C
+run: $(VENV)/.installed $(RASA_MODEL) ## Set up and run the bot on http://127.0.0.1:8000 until Ctrl-C
 	exec $(VENV)/bin/bot1999 run
 
 serve: $(VENV)/.installed ## Run only the HTTP service (no set-up), for development

@@ -47,6 +47,9 @@ class RasaSettings(BaseModel):
 
     url: str = "http://127.0.0.1:5005"
     token: SecretStr = SecretStr("")
+    venv: Path = Path(".venv-rasa")
+    model: Path = Path("models/bot1999.tar.gz")
+    actions_port: int = Field(default=5055, ge=1, le=65535)
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     cool_off_seconds: float = Field(default=10.0, ge=0, le=600)
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from bot.settings import Settings
 
@@ -29,8 +30,54 @@ class Child:
 
 
 def children_for(settings: Settings) -> list[Child]:
-    """The processes of the embedded-default deployment."""
-    return [Child("bot", [sys.executable, "-m", "bot", "serve"])]
+    """The processes of the embedded-default deployment: the action server, Rasa, the bot.
+
+    Without a Rasa environment or model the bot runs alone, in degraded mode, and says so.
+    """
+    children = [
+        Child(
+            "actions",
+            [
+                sys.executable,
+                "-m",
+                "rasa_sdk",
+                "--actions",
+                "actions",
+                "--port",
+                str(settings.rasa.actions_port),
+            ],
+        )
+    ]
+    rasa = settings.rasa.venv / "bin" / "rasa"
+    url = urlsplit(settings.rasa.url)
+    if rasa.exists() and settings.rasa.model.exists():
+        argv = [
+            str(rasa),
+            "run",
+            "--enable-api",
+            "--model",
+            str(settings.rasa.model),
+            "--endpoints",
+            "endpoints.yml",
+        ]
+        argv += [
+            "--credentials",
+            "credentials.yml",
+            "--interface",
+            url.hostname or "127.0.0.1",
+            "--port",
+            str(url.port or 5005),
+        ]
+        token = settings.rasa.token.get_secret_value()
+        children.append(Child("rasa", argv + (["--auth-token", token] if token else [])))
+    else:
+        log.warning(
+            "no Rasa environment (%s) or model (%s): the bot answers in degraded mode",
+            rasa,
+            settings.rasa.model,
+        )
+    children.append(Child("bot", [sys.executable, "-m", "bot", "serve"]))
+    return children
 
 
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -57,8 +104,9 @@ def supervise(children: list[Child]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
         for child in children:
-            processes[child.name] = subprocess.Popen(child.argv, start_new_session=True)
+            processes[child.name] = subprocess.Popen(child.argv, start_new_session=True, env=env)
             log.info("started %s (pid %d)", child.name, processes[child.name].pid)
         while not stopping:
             for name, process in processes.items():

@@ -62,6 +62,7 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         "BOT1999_SERVER__PORT": str(port),
         "BOT1999_KNOWLEDGE__CONTENT_DIR": str(content),
         "BOT1999_KNOWLEDGE__ENCODER": "hashing",
+        "BOT1999_RASA__ACTIONS_PORT": str(_free_port()),
         "BOT1999_KNOWLEDGE__MODEL_CACHE_DIR": str(tmp_path / "models"),
     }
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path)
@@ -84,7 +85,7 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
                 ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
             ).stdout.split()
         ]
-        assert children, "run starts the service as a child process"
+        assert len(children) == 2, "run starts the action server and the service (no Rasa model here)"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
         time.sleep(0.2)

