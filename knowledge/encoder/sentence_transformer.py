@@ -8,6 +8,7 @@ have hub access.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Sequence
@@ -57,6 +58,9 @@ class SentenceTransformerEncoder:
 
     @property
     def dim(self) -> int:
+        """Read from a local folder's pooling config when it can be, so ``isinstance`` checks stay cheap."""
+        if self._model is None and (known := _folder_dimension(Path(self.model_name_or_path))) is not None:
+            return known
         model = self._loaded()
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(dimension())
@@ -107,3 +111,16 @@ class SentenceTransformerEncoder:
         return SentenceTransformer(
             str(path) if local else self.model_name_or_path, device=self.device, local_files_only=local
         )
+
+
+def _folder_dimension(folder: Path) -> int | None:
+    """The output size of a Transformer + Pooling (+ Normalize) folder, or ``None`` if it is another shape."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+        kinds = [module["type"].rsplit(".", 1)[-1] for module in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return None
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+        return int(pooling["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
