@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -168,6 +169,53 @@ def kb_version() -> None:
     from bot.services import kb_status
 
     typer.echo(kb_status(_settings()))
+
+
+@app.command()
+def evaluate(
+    kb: Annotated[Path, typer.Option(help="Knowledge-base file or folder (any importer format).")],
+    queries: Annotated[
+        Path, typer.Option(help='JSONL of {"query", "gold": id | [ids] | null, "style"?, "kind"?}.')
+    ],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="The knowledge base's format (default: from the name).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
+    ] = None,
+    encoder: Annotated[
+        str | None, typer.Option(help="Encoder (default: settings knowledge.encoder).")
+    ] = None,
+) -> None:
+    """Score retrieval on labelled queries over an isolated index of KB (never touches the live store)."""
+    from knowledge.encoder import load_encoder
+    from knowledge.evaluate import evaluate as score
+    from knowledge.evaluate import format_report, read_cases
+    from knowledge.importers import ImportError_, read_records
+    from knowledge.retriever import Retriever
+
+    knowledge = _settings().knowledge
+    try:
+        records = [row.record for row in read_records(kb, fmt)]
+        cases = read_cases(queries)
+    except (ImportError_, OSError, ValueError) as error:
+        raise _fail(f"cannot read the input: {error}") from None
+    if not records:
+        raise _fail(f"no usable FAQ entries in {kb}")
+    retriever = Retriever(
+        load_encoder(encoder or knowledge.encoder, knowledge.model_cache_dir),
+        cache_root=knowledge.model_cache_dir / "vectors",
+    )
+    stats = retriever.build(records)
+    typer.echo(
+        f"index: {stats.records} entries, {stats.vectors} vectors, {stats.encoded} encoded, {stats.seconds:.1f} s"
+    )
+    report = score(retriever, cases)
+    typer.echo(format_report(report))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        typer.echo(f"figures written to {json_out}")
 
 
 @user_app.command("create")

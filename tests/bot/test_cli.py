@@ -146,3 +146,53 @@ def test_scrape_imports_through_the_same_path_and_resumes(tmp_path: Path) -> Non
         assert details, "the details were fetched"
         assert all(hit.query.get("updFlag") == ["R"] for hit in details)
     assert bot1999("kb", "scrape", "taipei", env=env).returncode == 2
+
+
+def test_evaluate_scores_an_isolated_index(tmp_path: Path) -> None:
+    kb = tmp_path / "kb.jsonl"
+    entries = [
+        {
+            "id": "E-1",
+            "question": "路燈不亮要找誰？",
+            "answer": "請撥1999報修路燈。",
+            "alt_questions": ["路燈壞了"],
+        },
+        {
+            "id": "E-2",
+            "question": "房屋稅什麼時候繳？",
+            "answer": "每年五月繳納。",
+            "alt_questions": ["房屋稅期限"],
+        },
+    ]
+    kb.write_text("\n".join(json.dumps(e, ensure_ascii=False) for e in entries) + "\n", encoding="utf-8")
+    queries = tmp_path / "q.jsonl"
+    lines = [
+        {"query": "路燈壞了", "gold": "E-1", "style": "short"},
+        {"query": "今天天氣如何", "gold": None, "kind": "chitchat"},
+    ]
+    queries.write_text("\n".join(json.dumps(q, ensure_ascii=False) for q in lines) + "\n", encoding="utf-8")
+    out = tmp_path / "report.json"
+    env = {
+        "BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        "BOT1999_KNOWLEDGE__MODEL_CACHE_DIR": str(tmp_path / "m"),
+    }
+    result = bot1999(
+        "evaluate",
+        "--kb",
+        str(kb),
+        "--queries",
+        str(queries),
+        "--json",
+        str(out),
+        "--encoder",
+        "hashing",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    assert (figures["n_in_scope"], figures["n_oos"]) == (1, 1)
+    assert figures["top1"] == 1.0
+    assert set(figures["by_style"]) == {"short"}
+    assert not (tmp_path / "never.db").exists(), "evaluate never touches the store"
+    bad = bot1999("evaluate", "--kb", str(tmp_path / "none.jsonl"), "--queries", str(queries), env=env)
+    assert bad.returncode == 2

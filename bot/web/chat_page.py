@@ -1,0 +1,64 @@
+"""The web chat: the full page at ``/``, the embeddable widget's assets, and the embed snippet.
+
+The page and the widget run the same ``static/widget.js``: on ``/`` it fills the page, on any
+other site it adds a floating launcher. Message text is only ever inserted with
+``textContent``; the pages also send a strict Content-Security-Policy as a second line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from bot.web import templates
+
+__all__ = ["router", "embed_snippet"]
+
+router = APIRouter(tags=["citizen pages"], include_in_schema=False)
+STATIC = Path(__file__).with_name("static")
+_ASSET_CACHE = "public, max-age=300"
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    # the page asks for the citizen's location only when they press "share location"
+    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
+}
+
+
+def embed_snippet(base_url: str) -> str:
+    """The one line a city web page adds to get the floating chat launcher."""
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return f'<script src="{base}widget.js" data-bot1999-endpoint="{base}" defer></script>'
+
+
+def _asset(name: str, media_type: str) -> FileResponse:
+    headers = {"Cache-Control": _ASSET_CACHE, "X-Content-Type-Options": "nosniff"}
+    return FileResponse(STATIC / name, media_type=media_type, headers=headers)
+
+
+@router.get("/", response_class=HTMLResponse)
+def chat_page(request: Request) -> HTMLResponse:
+    return templates.TemplateResponse(request, "chat.html", {}, headers=_PAGE_HEADERS)
+
+
+@router.get("/embed", response_class=HTMLResponse)
+def embed_page(request: Request) -> HTMLResponse:
+    """How to embed the widget, with the widget itself running on the page."""
+    context = {"snippet": embed_snippet(str(request.base_url))}
+    return templates.TemplateResponse(request, "embed.html", context, headers=_PAGE_HEADERS)
+
+
+@router.get("/widget.js")
+def widget_js() -> FileResponse:
+    return _asset("widget.js", "text/javascript; charset=utf-8")
+
+
+@router.get("/widget.css")
+def widget_css() -> FileResponse:
+    return _asset("widget.css", "text/css; charset=utf-8")
