@@ -104,7 +104,9 @@ def supervise(children: list[Child]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+        # one OpenMP thread per process: with several processes on few cores, spinning
+        # OpenMP workers collide and a 30 ms query encoding turns into seconds
+        env = {"OMP_NUM_THREADS": "1", **os.environ, "RASA_TELEMETRY_ENABLED": "false"}
         for child in children:
             processes[child.name] = subprocess.Popen(child.argv, start_new_session=True, env=env)
             log.info("started %s (pid %d)", child.name, processes[child.name].pid)

@@ -4,8 +4,7 @@ Text is normalised with :func:`knowledge.normalize.for_retrieval` (folded, synon
 applied), then analysed twice: jieba words (segmented on a Simplified copy, where jieba's
 dictionary is strongest) and character bigrams, which survive segmentation errors and
 typos. Each (field, analyser) pair is its own BM25 index; a document's score is the
-weighted sum. Documents can be replaced or removed one at a time: token counts are kept
-per document and the postings are recompiled lazily on the next search (milliseconds).
+weighted sum. Documents can be added, replaced or removed one at a time.
 """
 
 from __future__ import annotations
@@ -76,39 +75,64 @@ def bigrams(text: str) -> list[str]:
 _ANALYSE: dict[str, Callable[[str], list[str]]] = {"word": words, "bigram": bigrams}
 
 
-@dataclass
-class _Postings:
-    """One compiled BM25 index: term → (document rows, per-document BM25 weights)."""
+class _Field:
+    """Postings of one (field, analyser) pair: term → {slot: term frequency}, and slot lengths."""
 
-    terms: dict[str, tuple[npt.NDArray[np.int32], Scores]]
+    def __init__(self) -> None:
+        self.postings: dict[str, dict[int, int]] = {}
+        self.lengths = np.zeros(0, dtype=np.float32)
+        self.total = 0.0
+
+    def put(self, slot: int, counts: Counter[str]) -> None:
+        if slot >= len(self.lengths):
+            self.lengths = np.concatenate([self.lengths, np.zeros(max(64, slot + 1), np.float32)])
+        for term, tf in counts.items():
+            self.postings.setdefault(term, {})[slot] = tf
+        length = float(sum(counts.values()))
+        self.lengths[slot] = length
+        self.total += length
+
+    def drop(self, slot: int, counts: Counter[str]) -> None:
+        for term in counts:
+            holders = self.postings.get(term)
+            if holders is not None:
+                holders.pop(slot, None)
+                if not holders:
+                    del self.postings[term]
+        self.total -= float(self.lengths[slot])
+        self.lengths[slot] = 0.0
 
 
 class LexicalIndex:
-    """BM25 over question (+ alternative questions) and answer fields of many documents."""
+    """BM25 over question (+ alternative questions) and answer fields of many documents.
+
+    Postings hold raw term frequencies; BM25 weights are computed at query time for the
+    query's terms only, so adding, replacing or removing a document touches only its own
+    terms and needs no recompilation.
+    """
 
     def __init__(
         self, config: LexicalConfig | None = None, rewrite: Callable[[str], str] | None = None
     ) -> None:
         self.config = config or LexicalConfig()
         self._rewrite = rewrite
-        self._docs: dict[str, dict[tuple[str, str], Counter[str]]] = {}
-        self._ids: list[str] = []
-        self._rows: dict[str, int] = {}
-        self._compiled: dict[tuple[str, str], _Postings] | None = None
+        self._fields = {(f, a): _Field() for f in FIELDS for a in ANALYSERS}
+        self._counts: dict[str, dict[tuple[str, str], Counter[str]]] = {}
+        self._slots: dict[str, int] = {}
+        self._ids: list[str] = []  # slot → document id ("" for a free slot)
+        self._free: list[int] = []
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._slots)
 
     @property
     def ids(self) -> list[str]:
-        """Document ids in the row order of :meth:`scores`."""
-        self._compile()
+        """Document id of each row of :meth:`scores` ("" marks a free row, which always scores 0)."""
         return self._ids
 
     def row(self, doc_id: str) -> int:
         """The row of ``doc_id`` in :meth:`scores` (``KeyError`` if unknown)."""
-        self._compile()
-        return self._rows[doc_id]
+        return self._slots[doc_id]
 
     def normalise(self, text: str) -> str:
         return for_retrieval(text, self._rewrite)
@@ -116,71 +140,59 @@ class LexicalIndex:
     def set(self, doc_id: str, questions: Sequence[str], answer: str) -> None:
         """Add or replace one document."""
         texts = {"question": self.normalise(" ".join(questions)), "answer": self.normalise(answer)}
-        self._docs[doc_id] = {
-            (field, analyser): Counter(_ANALYSE[analyser](texts[field]))
-            for field in FIELDS
-            for analyser in ANALYSERS
-        }
-        self._compiled = None
+        counts = {key: Counter(_ANALYSE[key[1]](texts[key[0]])) for key in self._fields}
+        self.remove(doc_id)
+        slot = self._free.pop() if self._free else len(self._ids)
+        if slot == len(self._ids):
+            self._ids.append(doc_id)
+        self._ids[slot] = doc_id
+        self._slots[doc_id] = slot
+        self._counts[doc_id] = counts
+        for key, field in self._fields.items():
+            field.put(slot, counts[key])
 
     def set_many(self, docs: Iterable[tuple[str, Sequence[str], str]]) -> None:
         for doc_id, questions, answer in docs:
             self.set(doc_id, questions, answer)
 
     def remove(self, doc_id: str) -> None:
-        if self._docs.pop(doc_id, None) is not None:
-            self._compiled = None
-
-    def _compile(self) -> None:
-        if self._compiled is not None:
+        slot = self._slots.pop(doc_id, None)
+        if slot is None:
             return
-        self._ids = list(self._docs)
-        self._rows = {doc_id: row for row, doc_id in enumerate(self._ids)}
-        n = len(self._ids)
-        k1, b = self.config.k1, self.config.b
-        compiled: dict[tuple[str, str], _Postings] = {}
-        for key in ((f, a) for f in FIELDS for a in ANALYSERS):
-            counts = [self._docs[i][key] for i in self._ids]
-            lengths = np.array([sum(c.values()) for c in counts], dtype=np.float32)
-            avg = float(lengths.mean()) if n and lengths.mean() > 0 else 1.0
-            norm = k1 * (1.0 - b + b * lengths / avg)
-            rows: dict[str, list[int]] = {}
-            tfs: dict[str, list[int]] = {}
-            for row, counter in enumerate(counts):
-                for term, tf in counter.items():
-                    rows.setdefault(term, []).append(row)
-                    tfs.setdefault(term, []).append(tf)
-            terms: dict[str, tuple[npt.NDArray[np.int32], Scores]] = {}
-            for term, term_rows in rows.items():
-                r = np.array(term_rows, dtype=np.int32)
-                freq = np.array(tfs[term], dtype=np.float32)
-                idf = math.log(1.0 + (n - len(r) + 0.5) / (len(r) + 0.5))
-                terms[term] = (r, (idf * freq * (k1 + 1.0) / (freq + norm[r])).astype(np.float32))
-            compiled[key] = _Postings(terms)
-        self._compiled = compiled
+        counts = self._counts.pop(doc_id)
+        for key, field in self._fields.items():
+            field.drop(slot, counts[key])
+        self._ids[slot] = ""
+        self._free.append(slot)
 
     def scores(self, query: str) -> Scores:
-        """BM25 score of every document (rows as in :attr:`ids`) for ``query``."""
-        self._compile()
-        assert self._compiled is not None
+        """BM25 score of every row (documents as in :attr:`ids`) for ``query``."""
         text = self.normalise(query)
         total = np.zeros(len(self._ids), dtype=np.float32)
-        for (field, analyser), postings in self._compiled.items():
-            weight = self.config.weight(field, analyser)
+        n = len(self._slots)
+        if n == 0:
+            return total
+        k1, b = self.config.k1, self.config.b
+        for (name, analyser), field in self._fields.items():
+            weight = self.config.weight(name, analyser)
             if weight == 0.0:
                 continue
+            average = field.total / n if field.total > 0 else 1.0
             for term in set(_ANALYSE[analyser](text)):
-                hit = postings.terms.get(term)
-                if hit is not None:
-                    total[hit[0]] += weight * hit[1]
+                holders = field.postings.get(term)
+                if not holders:
+                    continue
+                rows = np.fromiter(holders.keys(), dtype=np.int64, count=len(holders))
+                tf = np.fromiter(holders.values(), dtype=np.float32, count=len(holders))
+                idf = math.log(1.0 + (n - len(rows) + 0.5) / (len(rows) + 0.5))
+                norm = k1 * (1.0 - b + b * field.lengths[rows] / average)
+                total[rows] += weight * idf * tf * (k1 + 1.0) / (tf + norm)
         return total
 
     def coverage(self, query: str) -> float:
         """Share of the query's bigrams that occur in some document's question field."""
-        self._compile()
-        assert self._compiled is not None
         grams = set(bigrams(self.normalise(query)))
         if not grams:
             return 0.0
-        known = self._compiled[("question", "bigram")].terms
+        known = self._fields[("question", "bigram")].postings
         return sum(1 for g in grams if g in known) / len(grams)

@@ -103,3 +103,15 @@ def test_empty_query_and_empty_index_give_no_candidates(
     assert retriever.search("？！ ") == []
     assert retriever.decide("？！").kind == "abstain"
     assert Retriever(encoder).search("兵役") == []
+
+
+def test_alternative_questions_are_searched_too(retriever: Retriever) -> None:
+    assert retriever.search("寵物晶片植入地點")[0].faq_id != "T-2"
+    with_alt = FaqRecord(
+        id="T-2",
+        question="職業災害補償如何申請？",
+        alt_questions=["寵物晶片植入地點？"],
+        answer="勞工因職業災害受傷，可向勞保局申請給付。",
+    )
+    retriever.update(with_alt)
+    assert retriever.search("寵物晶片植入地點")[0].faq_id == "T-2"
