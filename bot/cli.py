@@ -197,7 +197,8 @@ def evaluate(
     knowledge = _settings().knowledge
     try:
         records = [row.record for row in read_records(kb, fmt)]
-        cases = read_cases(queries)
+        files = sorted(queries.glob("*.jsonl")) if queries.is_dir() else [queries]
+        cases = [case for file in files for case in read_cases(file)]
     except (ImportError_, OSError, ValueError) as error:
         raise _fail(f"cannot read the input: {error}") from None
     if not records:
