@@ -15,7 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 RASA_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' -o -name '*.txt' 2>/dev/null | sort)
 RASA_MODEL := models/bot1999.tar.gz
 
-.PHONY: help setup run serve train test lint typecheck format clean
+.PHONY: help setup run serve train test bench lint typecheck format clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ format: $(VENV)/.installed ## Reformat the code with ruff
 
 test: lint typecheck ## ruff, mypy and the whole test suite
 	$(VENV)/bin/pytest || { code=$$?; [ $$code -eq 5 ] && echo "pytest: no tests collected" || exit $$code; }
+
+bench: $(VENV)/.installed ## Run the benchmarks and write docs/benchmarks.md (needs ../shared/data for the city figures)
+	$(VENV)/bin/python -m bench.report
 
 clean: ## Remove the environments, caches and the local database (keeps nothing under var/)
 	rm -rf $(VENV) $(RASA_VENV) var .mypy_cache .pytest_cache .ruff_cache
