@@ -15,7 +15,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 RASA_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' -o -name '*.txt' 2>/dev/null | sort)
 RASA_MODEL := models/bot1999.tar.gz
 
-.PHONY: help setup run serve train test bench lint typecheck format clean
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: help setup run serve train test bench lint typecheck format clean browser test-browser
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -60,7 +63,18 @@ format: $(VENV)/.installed ## Reformat the code with ruff
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint typecheck ## ruff, mypy and the whole test suite
+browser: ## Install Debian's Chromium, chromedriver and CJK fonts for the browser tests (apt; root or sudo)
+	@if [ -x "$(CHROMIUM)" ] && fc-list :lang=zh-tw family | grep -q .; then \
+	  echo "browser: $(CHROMIUM) and CJK fonts present"; \
+	else \
+	  $(SUDO) apt-get update -qq; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk; \
+	fi
+
+test-browser: $(VENV)/.installed browser ## Only the browser tests; screenshots and axe results in tests/output/
+	$(VENV)/bin/pytest -m e2e tests/e2e
+
+test: lint typecheck browser ## ruff, mypy and the whole test suite (browser tests included)
 	$(VENV)/bin/pytest || { code=$$?; [ $$code -eq 5 ] && echo "pytest: no tests collected" || exit $$code; }
 
 bench: $(VENV)/.installed ## Run the benchmarks and write docs/benchmarks.md (needs ../shared/data for the city figures)

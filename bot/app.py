@@ -18,6 +18,7 @@ from bot.kb_index import LiveIndex
 from bot.settings import Settings, get_settings
 from bot.store import Database
 from bot.web import cases as case_pages
+from bot.web import chat_page
 from knowledge.encoder import load_encoder
 from knowledge.retriever import Retriever
 
@@ -65,6 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for router in (health.router, chat.router, kb.router, open311.router, case_pages.router):
+    for router in (
+        health.router,
+        chat.router,
+        kb.router,
+        open311.router,
+        case_pages.router,
+        chat_page.router,
+    ):
         app.include_router(router)
     return app

@@ -1,0 +1,81 @@
+"""Network drops: queued while offline, resent with backoff when back, delivered exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, Route, expect
+from sqlalchemy import func, select
+
+from bot.store import Database
+from bot.store.models import TurnRow
+from tests.e2e.chat_ui import ChatPage, screenshot
+from tests.e2e.conftest import TAX_WAYS, LiveApp
+
+pytestmark = pytest.mark.e2e
+
+
+def _turns_with_text(live_app: LiveApp, text: str) -> int:
+    database = Database(live_app.database_url)
+    with database.session() as session:
+        count = session.scalar(select(func.count()).select_from(TurnRow).where(TurnRow.text == text))
+    database.dispose()
+    return int(count or 0)
+
+
+def test_a_message_sent_offline_is_delivered_once_when_back_online(
+    new_context: Callable[..., tuple[BrowserContext, Page]], live_app: LiveApp
+) -> None:
+    context, page = new_context()
+    chat = ChatPage(page, live_app.url).open()
+    chat.ask("舊沙發要怎麼丟")
+    expect(chat.replies("answer")).to_have_count(1)
+
+    question = "房屋稅什麼時候繳？"
+    context.set_offline(True)
+    chat.ask(question)
+    expect(chat.offline_banner).to_contain_text("目前離線")
+    expect(chat.offline_banner).to_be_in_viewport()
+    expect(chat.mine(question)).to_contain_text("尚未送出")
+    chat.button("有幫助").click()  # a second message waits behind the first, in order
+    expect(chat.mine("有幫助")).to_contain_text("尚未送出")
+    screenshot(page, "chat-offline")
+    page.wait_for_timeout(1500)
+    expect(chat.replies("answer")).to_have_count(1)
+
+    context.set_offline(False)
+    expect(chat.replies("answer")).to_have_count(2)
+    expect(chat.replies("answer").last).to_contain_text(TAX_WAYS)
+    expect(chat.log.locator(".msg.bot").last).to_contain_text("謝謝您的回饋！")
+    expect(chat.offline_banner).to_be_hidden()
+    expect(chat.mine(question)).not_to_contain_text("尚未送出")
+    page.wait_for_timeout(1000)  # nothing more arrives later
+    expect(chat.mine(question)).to_have_count(1)
+    expect(chat.replies("answer")).to_have_count(2)
+    assert _turns_with_text(live_app, question) == 1
+
+
+def test_an_unreachable_server_is_retried_with_backoff_across_a_reload(page: Page, live_app: LiveApp) -> None:
+    attempts: list[str] = []
+
+    def unreachable(route: Route) -> None:
+        attempts.append(route.request.url)
+        route.abort("connectionrefused")
+
+    chat = ChatPage(page, live_app.url).open()
+    page.route("**/api/chat", unreachable)
+    question = "房屋稅期限"
+    chat.ask(question)
+    expect(chat.offline_banner).not_to_be_empty()
+    expect(chat.mine(question)).to_contain_text("尚未送出")
+    page.reload()  # the queued message is kept and tried again
+    expect(chat.mine(question)).to_have_count(1)
+    page.wait_for_timeout(2500)
+    assert 2 <= len(attempts) <= 5, f"backoff: {len(attempts)} attempts in about 3 s"
+
+    page.unroute("**/api/chat")
+    expect(chat.replies("answer")).to_contain_text(TAX_WAYS, timeout=15_000)
+    expect(chat.mine(question)).to_have_count(1)
+    expect(chat.offline_banner).to_be_hidden()
+    assert _turns_with_text(live_app, question) == 1
