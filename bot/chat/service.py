@@ -19,6 +19,7 @@ from bot.chat.engine import DialogueEngine, EngineTurn, EngineUnavailable
 from bot.chat.messages import ChatResponse, Incoming, Reply, parse_payload
 from bot.privacy import pseudonymise
 from bot.store import Database
+from bot.store.conversations import ConversationStore
 from bot.store.turns import Turn, TurnStore
 
 __all__ = ["ChatService", "SILENCE_FALLBACK"]
@@ -87,6 +88,7 @@ class ChatService:
         parsed = parse_payload(message.payload) if message.payload else None
         try:
             with self.database.session() as session:
+                ConversationStore(session).seen(conversation_id, message.channel, message.user_id)
                 store = TurnStore(session)
                 if parsed and parsed[0] in {"feedback_good", "feedback_bad"}:
                     store.set_feedback(conversation_id, parsed[0].removeprefix("feedback_"))

@@ -17,6 +17,8 @@ __all__ = [
     "FaqRow",
     "KbVersionRow",
     "AuditRow",
+    "ChannelEventRow",
+    "ConversationRow",
     "SessionRow",
     "TurnRow",
     "UserRow",
@@ -214,3 +216,45 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- channels (migration 0005) -------------------------------------------------------------
+
+
+class ConversationRow(Base):
+    """Where a pseudonymous conversation can be reached: the channel and its own address.
+
+    ``id`` is the chat service's conversation id (a keyed hash of channel and user id);
+    ``address`` is what the channel needs to push a message (the web sender id, a LINE user id,
+    a Telegram chat id). Notifications and a live agent's replies are sent through it.
+    """
+
+    __tablename__ = "conversation"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    address: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class ChannelEventRow(Base):
+    """A channel event already handled (LINE webhook event id, Telegram update id, web message id).
+
+    Redelivered events are recognised by the unique (channel, event_id) pair and not answered twice.
+    """
+
+    __tablename__ = "channel_event"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+# --- handoff: notifications, takeover (migration 0006) ---------------------------------------
+
+
+# --- console: knowledge-base curation (migration 0007) ---------------------------------------
+
+
+# --- metrics: supervisor dashboard (migration 0008) ------------------------------------------
