@@ -1,31 +1,44 @@
-"""action_handoff: the citizen asks for a person."""
+"""action_handoff: the citizen asks for a person.
+
+In the agents' hours with an agent present, the conversation joins the takeover queue (the
+agent sees the transcript, and the citizen is told when a person joins). Otherwise the bot says
+honestly that nobody can come now, files a case carrying the conversation, and gives its number.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.replies import send
-from bot.chat.messages import Button, Reply
+from actions.providers import database
+from actions.replies import send, send_turn
+from bot.chat.messages import Reply
+from bot.handoff.takeover import request_human
+from bot.settings import get_settings
 
 
 class ActionHandoff(Action):
-    """Until the agents' live takeover exists, say honestly what happens: a case reaches a person."""
-
     def name(self) -> str:
         return "action_handoff"
 
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        text = (
-            "目前沒有專人可以在線上即時接手。您可以在這裡留下案件，會由承辦人員處理並回覆；"
-            "也可以直接撥打 1999（24 小時有人接聽）。"
-        )
-        send(
-            dispatcher,
-            [Reply(kind="handoff", text=text, buttons=[Button(title="留下案件", payload="/report_issue")])],
-        )
+        settings = get_settings().handoff
+        channel = str((tracker.latest_message.get("metadata") or {}).get("channel") or "web")
+        reason = str(tracker.get_slot("last_question") or "")
+        with database().session() as session:
+            outcome = request_human(
+                session,
+                tracker.sender_id,
+                channel=channel,
+                settings=settings,
+                reason=reason,
+                grace=timedelta(seconds=settings.filed_notice_grace_seconds),
+            )
+        send(dispatcher, [Reply(kind="handoff", text=outcome.text)])
+        send_turn(dispatcher, decision="handoff")
         return []

@@ -11,10 +11,9 @@ import threading
 from functools import lru_cache
 
 from bot.kb_index import LiveIndex
+from bot.retrieval import make_retriever
 from bot.settings import get_settings
 from bot.store import Database
-from knowledge.encoder import load_encoder
-from knowledge.retriever import Retriever
 
 __all__ = ["database", "faq_index"]
 
@@ -30,10 +29,9 @@ def database() -> Database:
 @lru_cache(maxsize=1)
 def _index() -> LiveIndex:
     settings = get_settings().knowledge
-    encoder = load_encoder(settings.encoder, settings.model_cache_dir)
-    index = LiveIndex(database(), Retriever(encoder, cache_root=settings.model_cache_dir / "vectors"))
+    index = LiveIndex(database(), make_retriever(settings))
     index.warm_up()
-    index.start(interval=1.0)
+    index.start(interval=settings.refresh_seconds)
     return index
 
 

@@ -1,4 +1,4 @@
-"""action_record_feedback: thank the citizen (the chat service stores the rating on the answer)."""
+"""action_record_feedback: rate the last answer (buttons, typed words, or yes / no right after it)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.providers import database
 from actions.replies import send
 from bot.chat.messages import Button, Reply
+from bot.store.turns import TurnStore
+
+GOOD_INTENTS = frozenset({"feedback_good", "affirm"})
 
 
 class ActionRecordFeedback(Action):
@@ -18,7 +22,12 @@ class ActionRecordFeedback(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if tracker.get_intent_of_latest_message() == "feedback_good":
+        good = (tracker.latest_message.get("intent") or {}).get("name") in GOOD_INTENTS
+        # The conversation's latest answered turn; the chat service logs this turn itself
+        # afterwards (and sets the same rating again for a button, which changes nothing).
+        with database().session() as session:
+            TurnStore(session).set_feedback(tracker.sender_id, "good" if good else "bad")
+        if good:
             send(dispatcher, [Reply(text="謝謝您的回饋！還有其他問題都可以問我。")])
         else:
             buttons = [

@@ -1,4 +1,8 @@
-"""validate_case_form: check each slot of the case form as the citizen gives it."""
+"""validate_case_form: check each slot of the case form as the citizen gives it, and corrections.
+
+A correction ("地址打錯了", or a 修改 button on the summary) empties the named answer (the
+last one given when none is named) and the form asks for it again, then for the rest.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,39 @@ import re
 from typing import Any
 
 from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.case_form import FIELD_LABELS, NONE, corrected_field
 from bot.cases import category_by_code, match_category
 from bot.store.cases import MAX_DESCRIPTION_CHARS, CaseInputError, normalise_phone
 
 _LAT_LON = re.compile(r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")
-_NO = {"none", "沒有", "無", "不用", "不需要", "沒", "no"}
+_NO = {"none", "沒有", "無", "不用", "不需要", "沒", "no", "沒照片", "沒有照片"}
+_NO_PHONE = re.compile(r"^(none|不留|不要|不用|不想|沒有|不方便|免)")
 Slots = dict[str, Any]
 
 
 class ValidateCaseForm(FormValidationAction):
     def name(self) -> str:
         return "validate_case_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if (tracker.latest_message.get("intent") or {}).get("name") != "correct":
+            events: list[EventType] = await super().run(dispatcher, tracker, domain)
+            return events
+        field = corrected_field(tracker)
+        events = [SlotSet("confirmed", None)]
+        if field is None:  # nothing answered yet: the form asks its current question again
+            return events
+        events.append(SlotSet(field, None))
+        if field == "phone":
+            events.append(SlotSet("consent", None))
+        dispatcher.utter_message(text=f"好的，請重新提供{FIELD_LABELS[field]}。")
+        return events
 
     def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -63,8 +86,21 @@ class ValidateCaseForm(FormValidationAction):
     def validate_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:
+        text = str(value or "").strip()
+        if _NO_PHONE.match(text.lower()):  # no phone: nothing to consent to
+            return {"phone": NONE, "consent": False}
         try:
-            return {"phone": normalise_phone(str(value or ""))}
+            return {"phone": normalise_phone(text)}
         except CaseInputError:
-            dispatcher.utter_message(text="這個號碼看起來不對，請輸入手機（09 開頭 10 碼）或含區碼的市話。")
+            dispatcher.utter_message(
+                text="這個號碼看起來不對，請輸入手機（09 開頭 10 碼）或含區碼的市話；不想留請回覆「不留」。"
+            )
             return {"phone": None}
+
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        if value is True:
+            return {"confirmed": True}
+        dispatcher.utter_message(text="好的，請點選要修改的項目；不送出請按「取消」。")
+        return {"confirmed": None}

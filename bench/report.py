@@ -38,6 +38,29 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         [".venv/bin/python", "-m", "bench.retrieval", "--ablations"],
         True,
     ),
+    (
+        "Dense index at scale: 100,000 synthetic vectors (HNSW), build, memory, search latency, recall",
+        [".venv/bin/python", "-m", "bench.scale"],
+        False,
+    ),
+    # Conversation (Rasa): where the dialogue sends the development queries, and chat latency
+    # end to end through the bot, Rasa and the action server (bench/chat_load.py).
+    (
+        "Conversation routing: the Rasa model on the Kaohsiung development queries (emergency, report, FAQ)",
+        [".venv/bin/python", "-m", "bench.nlu_routing", "--model", "models/bot1999.tar.gz"],
+        True,
+    ),
+    (
+        "Conversation latency: /api/chat through bot1999 run (bot, Rasa, action server), 10 concurrent conversations",
+        [".venv/bin/python", "-m", "bench.chat_load", "--conversations", "10", "--rounds", "3"],
+        False,
+    ),
+    # The supervisors' dashboard: every view over 100,000 seeded turns (bench/dashboard.py).
+    (
+        "Dashboard views on 100,000 logged turns, SQLite and PostgreSQL",
+        [".venv/bin/python", "-m", "bench.dashboard"],
+        False,
+    ),
 ]
 
 

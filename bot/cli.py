@@ -21,6 +21,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(kb_app, name="kb")
 user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+metrics_app = typer.Typer(help="The supervisors' figures.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
 
 log = logging.getLogger("bot1999")
 
@@ -47,6 +49,9 @@ def _main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    from bot.privacy import install_log_redaction
+
+    install_log_redaction()  # no personal data in any log line
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
 
@@ -88,6 +93,66 @@ def run() -> None:
     settings = _settings()
     setup()
     raise typer.Exit(run_all(settings))
+
+
+@metrics_app.command("refresh")
+def metrics_refresh(
+    full: Annotated[bool, typer.Option(help="Derive every conversation again.")] = False,
+) -> None:
+    """Bring the dashboard's figures up to date with the turn log (after an upgrade or an import)."""
+    from bot.metrics.refresh import refresh
+    from bot.store import Database
+
+    database = Database(_settings().database_url_plain)
+    try:
+        database.migrate()
+        result = refresh(database, full=full)
+    finally:
+        database.dispose()
+    typer.echo(
+        f"{result.conversations} conversations, {result.turns} turns derived ({result.changed} changed) "
+        f"in {result.seconds:.1f} s; last turn {result.last_turn_id}"
+    )
+
+
+@app.command("telegram-poll")
+def telegram_poll() -> None:
+    """Telegram polling mode: fetch updates and hand them to the running bot service (Ctrl-C stops)."""
+    import asyncio
+    import contextlib
+
+    from bot.channels.telegram_poll import run_poller
+
+    settings = _settings()
+    if not settings.channels.telegram.enabled:
+        raise _fail(
+            "the Telegram channel is off: set channels.telegram.bot_token (BOT1999_CHANNELS__TELEGRAM__BOT_TOKEN)"
+        )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_poller(settings))
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option(help="Only count what would be purged.")] = False,
+) -> None:
+    """Remove personal data past its retention (privacy.retention_days, privacy.case_retention_days).
+
+    Raw turn text is blanked (the redacted copy and every count stay), idle conversations
+    forget their channel address, closed cases lose their phone and photo and are redacted.
+    """
+    from bot.store import Database
+    from bot.store.retention import cutoffs
+    from bot.store.retention import purge as run_purge
+
+    settings = _settings()
+    database = Database(settings.database_url_plain)
+    database.migrate()
+    try:
+        report = run_purge(database, *cutoffs(settings.privacy), dry_run=dry_run)
+    finally:
+        database.dispose()
+    typer.echo(report.summary())
 
 
 @db_app.command("upgrade")
@@ -188,11 +253,10 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score retrieval on labelled queries over an isolated index of KB (never touches the live store)."""
-    from knowledge.encoder import load_encoder
+    from bot.retrieval import make_encoder, make_retriever
     from knowledge.evaluate import evaluate as score
     from knowledge.evaluate import format_report, read_cases
     from knowledge.importers import ImportError_, read_records
-    from knowledge.retriever import Retriever
 
     knowledge = _settings().knowledge
     try:
@@ -203,10 +267,7 @@ def evaluate(
         raise _fail(f"cannot read the input: {error}") from None
     if not records:
         raise _fail(f"no usable FAQ entries in {kb}")
-    retriever = Retriever(
-        load_encoder(encoder or knowledge.encoder, knowledge.model_cache_dir),
-        cache_root=knowledge.model_cache_dir / "vectors",
-    )
+    retriever = make_retriever(knowledge, make_encoder(knowledge, encoder))
     stats = retriever.build(records)
     typer.echo(
         f"index: {stats.records} entries, {stats.vectors} vectors, {stats.encoded} encoded, {stats.seconds:.1f} s"

@@ -4,6 +4,10 @@ Each process (bot replica, action server) keeps its own index. A background thre
 the live version every ``interval`` seconds; when it moved, only the entries whose content
 changed are re-indexed (their unchanged texts come from the vector cache), and withdrawn
 ones are removed — seconds, no retraining, no downtime.
+
+Staff synonym rules (``bot.store.synonyms``) are published with a knowledge-base version
+too; when the published synonym version moved, a new retriever with the merged list is
+built beside the serving one and swapped in (answers keep flowing meanwhile).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import threading
 from bot.chat.faq import FaqCandidate, FaqOutcome
 from bot.store import Database
 from bot.store.faqs import FaqStore
+from bot.store.synonyms import Published, SynonymStore, merge_synonyms
 from knowledge.faq import FaqRecord
-from knowledge.retriever import Decision, Retriever
+from knowledge.retriever import DECISION_DEPTH, Candidate, Decision, Retriever
 
 __all__ = ["LiveIndex"]
 
@@ -29,6 +34,8 @@ class LiveIndex:
         self.database = database
         self.retriever = retriever
         self.version = -1
+        self.synonyms_version = 0
+        self._template = retriever
         self._hashes: dict[str, str] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
@@ -36,23 +43,38 @@ class LiveIndex:
 
     def warm_up(self) -> None:
         with self._lock:
-            version, records = self._published()
+            version, records, lexicon = self._published()
+            if lexicon.version:
+                self.retriever = self._template.with_synonyms(merge_synonyms(lexicon.rules))
             stats = self.retriever.build(records)
             self._hashes = {r.id: r.content_hash() for r in records}
-            self.version = version
+            self.version, self.synonyms_version = version, lexicon.version
         log.info("FAQ index at knowledge-base version %d: %s", version, stats)
 
-    def _published(self) -> tuple[int, list[FaqRecord]]:
+    def _published(self) -> tuple[int, list[FaqRecord], Published]:
         with self.database.session() as session:
             store = FaqStore(session)
-            return store.kb_version(), store.published()
+            return store.kb_version(), store.published(), SynonymStore(session).live()
+
+    def _rebuild(self, version: int, records: list[FaqRecord], lexicon: Published) -> None:
+        """A new retriever for a new synonym list, built while the old one keeps answering."""
+        fresh = self._template.with_synonyms(merge_synonyms(lexicon.rules))
+        stats = fresh.build(records)
+        with self._lock:
+            self.retriever = fresh
+            self._hashes = {r.id: r.content_hash() for r in records}
+            self.version, self.synonyms_version = version, lexicon.version
+        log.info("FAQ index rebuilt for synonyms v%d at version %d: %s", lexicon.version, version, stats)
 
     def refresh(self) -> bool:
         """Catch up with the store; True when the index changed."""
         with self.database.session() as session:
             if FaqStore(session).kb_version() == self.version:
                 return False
-        version, records = self._published()
+        version, records, lexicon = self._published()
+        if lexicon.version != self.synonyms_version:
+            self._rebuild(version, records, lexicon)
+            return True
         fresh = {r.id: r for r in records}
         with self._lock:
             changed = [r for r in records if self._hashes.get(r.id) != r.content_hash()]
@@ -99,6 +121,12 @@ class LiveIndex:
                 candidates.append(FaqCandidate(candidate.faq_id, record.question, candidate.score))
         best = self.get(decision.best.faq_id) if decision.kind == "answer" and decision.best else None
         return FaqOutcome(decision.kind, candidates, best)
+
+    def inspect(self, text: str) -> tuple[Decision, list[Candidate]]:
+        """The decision on ``text`` and every candidate weighed, also when it abstains (the console)."""
+        with self._lock:
+            candidates = self.retriever.search(text, k=DECISION_DEPTH)
+            return self.retriever.decide(text, candidates), candidates
 
     def get(self, faq_id: str) -> FaqRecord | None:
         with self._lock:

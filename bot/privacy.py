@@ -1,16 +1,34 @@
-"""Personal data in free text: Taiwanese ID numbers, phone numbers and e-mail addresses.
+"""Personal data in free text: Taiwanese ID numbers, phone numbers, e-mail and street addresses.
 
 ``redact`` replaces them with a tag so that analytics, logs and public APIs never carry
-them; the original stays only where the service needs it (a case's contact phone).
+them; the original stays only where the service needs it (a case's contact phone), and only
+for as long as ``privacy.retention_days`` says (``bot1999 purge``). ``install_log_redaction``
+makes every log record of the process go through ``redact``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["PATTERNS", "pseudonymise", "redact"]
+__all__ = ["PATTERNS", "RedactingFilter", "install_log_redaction", "pseudonymise", "redact", "redact_record"]
+
+# A street address down to the lane or the house number: [city][district][village] road [section]
+# [lane][alley] number [floor], e.g. 高雄市苓雅區四維三路2號, 中正路100巷5弄3號之1 4樓, 五福一路12巷.
+# A road name alone (中正路, 中正路與五福路口) is not personal and stays. Words like 在 / 住 / 我
+# never belong to a road name, so "我家住在中正路1號" keeps "我家住在".
+_CJK = r"(?:(?![在住於我你他她的是到從去往就要請])[\u4e00-\u9fff])"
+_NUM = r"[0-9一二三四五六七八九十百零〇]+"
+_ADDRESS = re.compile(
+    rf"(?:{_CJK}{{1,3}}[市縣])?(?:{_CJK}{{1,3}}[區鄉鎮市])?(?:{_CJK}{{1,3}}[里村](?:{_NUM}鄰)?)?"
+    rf"{_CJK}{{1,6}}(?:路|街|大道)(?:[一二三四五六七八九十0-9]{{1,2}}段)?"
+    rf"(?:{_NUM}巷(?:{_NUM}弄)?(?:{_NUM}(?:之{_NUM})?號)?|{_NUM}(?:之{_NUM})?號)"
+    rf"(?:之{_NUM})?(?:\s?{_NUM}(?:樓|F|f)(?:之{_NUM})?)?"
+)
 
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")),
@@ -19,6 +37,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # mobile 09xx-xxx-xxx, +886 9xx..., landline (0x) xxxx-xxxx, with spaces or dashes
     ("phone", re.compile(r"(?<!\d)(?:\+886[\s\-]?|0)9\d{2}[\s\-]?\d{3}[\s\-]?\d{3}(?!\d)")),
     ("phone", re.compile(r"(?<!\d)\(?0[2-8]\)?[\s\-]?\d{3,4}[\s\-]?\d{4}(?!\d)")),
+    ("address", _ADDRESS),
 )
 
 
@@ -26,7 +45,8 @@ _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000:
 
 
 def redact(text: str) -> str:
-    """The text with every ID number, phone number and e-mail replaced by ``[id]``, ``[phone]``, ``[email]``.
+    """The text with every ID number, phone number, e-mail and street address replaced by a tag:
+    ``[id]``, ``[phone]``, ``[email]``, ``[address]``.
 
     Full-width letters and digits are matched as their ASCII forms; the rest of the text is
     returned exactly as it was.
@@ -46,3 +66,59 @@ def pseudonymise(channel: str, user_id: str, key: str) -> str:
     and the id cannot be turned back into the LINE / Telegram / web id without the key."""
     digest = hmac.new(key.encode("utf-8"), f"{channel}:{user_id}".encode(), hashlib.sha256).hexdigest()
     return f"p_{digest[:24]}"
+
+
+_TRACEBACKS = logging.Formatter()
+
+
+def _redacted_arg(value: object) -> object:
+    if isinstance(value, str):
+        return redact(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
+
+
+def redact_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Redact a log record in place: its message, its arguments, its traceback and stack."""
+    if getattr(record, "_bot1999_redacted", False):
+        return record
+    record.msg = redact(record.msg if isinstance(record.msg, str) else str(record.msg))
+    if isinstance(record.args, Mapping):
+        record.args = {key: _redacted_arg(value) for key, value in record.args.items()}
+    elif record.args:
+        record.args = tuple(_redacted_arg(value) for value in record.args)
+    if record.exc_info and not record.exc_text:
+        record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    record.__dict__["_bot1999_redacted"] = True
+    return record
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter (for a handler, or ``logging.config``) that redacts every record it passes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+def install_log_redaction() -> None:
+    """Make every log record of this process redacted as it is made (idempotent).
+
+    A record factory sees every record of every logger and handler, including those
+    configured later (uvicorn's); arguments keep their places, so formatters that read
+    them (uvicorn's access log) still work.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "_bot1999_redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return redact_record(current(*args, **kwargs))
+
+    factory.__dict__["_bot1999_redacting"] = True
+    logging.setLogRecordFactory(factory)

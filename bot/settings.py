@@ -2,17 +2,28 @@
 
 The YAML file is ``settings.yml`` in the working directory unless ``BOT1999_SETTINGS_FILE``
 names another (an empty value disables it). Nested sections map to environment
-variables with a double underscore, e.g. ``BOT1999_RETRIEVAL__ANSWER_THRESHOLD``.
+variables with a double underscore, e.g. ``BOT1999_KNOWLEDGE__RETRIEVAL__ABSTAIN_BELOW``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,9 +31,12 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from knowledge.retrieval_types import RetrieverConfig
+
 __all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
 
 DEFAULT_SETTINGS_FILE = "settings.yml"
+_RETRIEVAL = RetrieverConfig()  # the tuned defaults the retrieval settings start from
 
 
 class SettingsError(Exception):
@@ -35,11 +49,33 @@ class ServerSettings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class RetrievalSettings(BaseModel):
+    """Fusion weights and answer / clarify / abstain thresholds (defaults tuned on the Kaohsiung dev set).
+
+    ``knowledge.retriever.RetrieverConfig`` documents each one; ``python -m bench.retrieval``
+    re-tunes them (docs/knowledge-base.md).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    answer_weight: float = Field(default=_RETRIEVAL.answer_weight, ge=0, le=5)
+    lexical_weight: float = Field(default=_RETRIEVAL.lexical_weight, ge=0, le=5)
+    gap_weight: float = Field(default=_RETRIEVAL.gap_weight, ge=0, le=10)
+    lexical_evidence_weight: float = Field(default=_RETRIEVAL.lexical_evidence_weight, ge=0, le=10)
+    abstain_below: float = Field(default=_RETRIEVAL.abstain_below, ge=-10, le=10)
+    margin_slope: float = Field(default=_RETRIEVAL.margin_slope, gt=0, le=1000)
+    confidence_bias: float = Field(default=_RETRIEVAL.confidence_bias, ge=-50, le=50)
+    answer_confidence: float = Field(default=_RETRIEVAL.answer_confidence, ge=0, le=1)
+    clarify_candidates: int = Field(default=_RETRIEVAL.clarify_candidates, ge=2, le=3)
+
+
 class KnowledgeSettings(BaseModel):
     content_dir: Path = Path("knowledge/content")
     encoder: str = "e5-small-offline"
+    quantize: Literal["none", "int8"] = "none"
     model_cache_dir: Path = Path("var/models")
     refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    retrieval: RetrievalSettings = RetrievalSettings()
 
 
 class RasaSettings(BaseModel):
@@ -61,6 +97,42 @@ class Open311Settings(BaseModel):
     jurisdiction_id: str = "1999.city.gov.tw"
 
 
+_AGENT_HOURS = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
+
+
+class HandoffSettings(BaseModel):
+    """Talking to a person: when agents answer, and how pushes (case notices, agents' words) go out."""
+
+    agent_hours: str = "08:00-22:00"
+    timezone: str = "Asia/Taipei"
+    presence_seconds: float = Field(default=90.0, ge=10, le=3600)
+    queue_timeout_seconds: float = Field(default=300.0, ge=10, le=86400)
+    delivery_poll_seconds: float = Field(default=2.0, gt=0, le=60)
+    retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=600.0, gt=0, le=86400)
+    give_up_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    push_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    filed_notice_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
+    web_outbox_days: int = Field(default=7, ge=1, le=365)
+
+    @field_validator("agent_hours")
+    @classmethod
+    def _hours_range(cls, value: str) -> str:
+        value = value.strip()
+        if not _AGENT_HOURS.match(value):
+            raise ValueError('write the hours as "HH:MM-HH:MM" (e.g. "08:00-22:00"; "00:00-24:00" all day)')
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Taipei)") from None
+        return value
+
+
 DEVELOPMENT_PSEUDONYM_KEY = "development-only-pseudonym-key"
 
 
@@ -68,6 +140,136 @@ class PrivacySettings(BaseModel):
     """``pseudonym_key`` turns channel user ids into pseudonymous ids; keep it secret and fixed."""
 
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
+    # ``bot1999 purge``: raw turn text and channel addresses, and the personal data of closed cases
+    retention_days: int = Field(default=90, ge=1, le=3650)
+    case_retention_days: int = Field(default=365, ge=1, le=3650)
+
+
+class RateLimit(BaseModel):
+    """At most ``requests`` in any ``per_seconds`` (a token bucket: bursts of up to ``requests``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requests: int = Field(ge=1, le=1_000_000)
+    per_seconds: float = Field(gt=0, le=86_400)
+
+
+class LimitsSettings(BaseModel):
+    """Rate limits per citizen and per client address, and the largest request body accepted.
+
+    ``backend`` ``memory`` counts in each process; ``redis`` shares the counts between replicas.
+    ``trusted_proxies`` are the load balancers whose ``X-Forwarded-For`` names the real client.
+    """
+
+    backend: Literal["memory", "redis"] = "memory"
+    redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    redis_prefix: str = Field(default="bot1999:rl:", min_length=1, max_length=100)
+    chat_per_sender: RateLimit = RateLimit(requests=30, per_seconds=60)
+    chat_per_ip: RateLimit = RateLimit(requests=300, per_seconds=60)
+    channel_per_sender: RateLimit = RateLimit(requests=30, per_seconds=60)
+    webhook_per_ip: RateLimit = RateLimit(requests=3000, per_seconds=60)
+    case_form_per_ip: RateLimit = RateLimit(requests=30, per_seconds=600)
+    open311_per_ip: RateLimit = RateLimit(requests=120, per_seconds=60)
+    login_per_ip: RateLimit = RateLimit(requests=20, per_seconds=300)
+    trusted_proxies: list[str] = []
+    max_body_kb: int = Field(default=256, ge=1, le=102_400)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network (e.g. 10.0.0.0/8)") from None
+        return value
+
+
+class SecuritySettings(BaseModel):
+    """Response headers: ``hsts_seconds`` > 0 sends Strict-Transport-Security (serve over HTTPS only)."""
+
+    hsts_seconds: int = Field(default=0, ge=0, le=63_072_000)
+
+
+class ConsoleSettings(BaseModel):
+    """The staff console: when an answer counts as stale, how large an import may be."""
+
+    stale_after_days: int = Field(default=365, ge=1, le=3650)
+    import_max_mb: int = Field(default=20, ge=1, le=500)
+    duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
+
+
+class LineSettings(BaseModel):
+    """The LINE Messaging API channel: on when both the secret and the access token are set."""
+
+    channel_secret: SecretStr = SecretStr("")
+    channel_access_token: SecretStr = SecretStr("")
+    api_base_url: str = Field(default="https://api.line.me", pattern=r"^https?://")
+    data_api_base_url: str = Field(default="https://api-data.line.me", pattern=r"^https?://")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.channel_secret.get_secret_value() and self.channel_access_token.get_secret_value())
+
+
+class TelegramSettings(BaseModel):
+    """The Telegram bot: on when ``bot_token`` is set.
+
+    ``webhook`` mode: Telegram posts updates to ``/channels/telegram/webhook`` with
+    ``webhook_secret`` in ``X-Telegram-Bot-Api-Secret-Token``. ``polling`` mode: the
+    ``bot1999 telegram-poll`` process fetches updates and hands them to the same route.
+    An empty ``webhook_secret`` is derived from the token.
+    """
+
+    bot_token: SecretStr = SecretStr("")
+    webhook_secret: SecretStr = SecretStr("")
+    api_base_url: str = Field(default="https://api.telegram.org", pattern=r"^https?://")
+    mode: Literal["webhook", "polling"] = "webhook"
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret_alphabet(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ValueError("1-256 characters, only A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.bot_token.get_secret_value())
+
+
+class ChannelsSettings(BaseModel):
+    """LINE and Telegram, and the citizens' photos they bring in."""
+
+    line: LineSettings = LineSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    public_base_url: str = Field(default="", pattern=r"^(https?://.+)?$")
+    media_dir: Path = Path("var/media")
+    max_photo_bytes: int = Field(default=10_000_000, ge=10_000, le=50_000_000)
+
+
+class WebSettings(BaseModel):
+    """The web chat: the origins (scheme://host[:port]) of other sites that embed the widget."""
+
+    allowed_origins: list[str] = []
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://www.city.gov.tw (no path)")
+        return value
+
+
+class LearningSettings(BaseModel):
+    """Learning from failures: how failed questions are grouped in the console's queue."""
+
+    cluster_threshold: float = Field(default=0.2, ge=0.05, le=0.95)
+    default_days: int = Field(default=30, ge=1, le=366)
+    max_questions: int = Field(default=50_000, ge=100, le=1_000_000)
+    cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
 class Settings(BaseSettings):
@@ -86,7 +288,14 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     rasa: RasaSettings = RasaSettings()
     open311: Open311Settings = Open311Settings()
+    handoff: HandoffSettings = HandoffSettings()
     privacy: PrivacySettings = PrivacySettings()
+    console: ConsoleSettings = ConsoleSettings()
+    channels: ChannelsSettings = ChannelsSettings()
+    web: WebSettings = WebSettings()
+    limits: LimitsSettings = LimitsSettings()
+    security: SecuritySettings = SecuritySettings()
+    learning: LearningSettings = LearningSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,11 @@
 
 Each child gets its own process group, so a child's own children (workers) are stopped
 too. If any child exits, the others are stopped and its exit code is returned.
+
+A child may have a readiness check: the children after it start only once it passes (or
+after ``ready_within`` seconds, with a warning). Rasa's check warms it up (RasaWarmUp), so
+when the bot starts listening its first conversation is answered by Rasa, not in degraded
+mode.
 """
 
 from __future__ import annotations
@@ -11,13 +16,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
+import yaml
+
+from bot.chat.rasa_engine import RasaWarmUp
 from bot.settings import Settings
 
-__all__ = ["Child", "children_for", "run_all", "supervise"]
+__all__ = ["Child", "children_for", "rasa_endpoints", "run_all", "supervise"]
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
@@ -27,6 +38,17 @@ STOP_GRACE_SECONDS = 10.0
 class Child:
     name: str
     argv: list[str]
+    ready: Callable[[], bool] | None = None  # one attempt; retried until True
+    ready_within: float = 300.0
+
+
+def rasa_endpoints(source: Path, actions_url: str, target: Path) -> Path:
+    """Rasa's endpoints file with the action server at ``actions_url`` (its port is a setting)."""
+    endpoints = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": actions_url}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")
+    return target
 
 
 def children_for(settings: Settings) -> list[Child]:
@@ -51,6 +73,11 @@ def children_for(settings: Settings) -> list[Child]:
     rasa = settings.rasa.venv / "bin" / "rasa"
     url = urlsplit(settings.rasa.url)
     if rasa.exists() and settings.rasa.model.exists():
+        endpoints = rasa_endpoints(
+            Path("endpoints.yml"),
+            f"http://127.0.0.1:{settings.rasa.actions_port}/webhook",
+            Path("var") / "rasa" / f"endpoints-{settings.rasa.actions_port}.yml",
+        )
         argv = [
             str(rasa),
             "run",
@@ -58,7 +85,7 @@ def children_for(settings: Settings) -> list[Child]:
             "--model",
             str(settings.rasa.model),
             "--endpoints",
-            "endpoints.yml",
+            str(endpoints),
         ]
         argv += [
             "--credentials",
@@ -69,7 +96,8 @@ def children_for(settings: Settings) -> list[Child]:
             str(url.port or 5005),
         ]
         token = settings.rasa.token.get_secret_value()
-        children.append(Child("rasa", argv + (["--auth-token", token] if token else [])))
+        warm_up = RasaWarmUp(settings.rasa.url, token=token, turn_seconds=settings.rasa.timeout_seconds)
+        children.append(Child("rasa", argv + (["--auth-token", token] if token else []), ready=warm_up))
     else:
         log.warning(
             "no Rasa environment (%s) or model (%s): the bot answers in degraded mode",
@@ -77,6 +105,9 @@ def children_for(settings: Settings) -> list[Child]:
             settings.rasa.model,
         )
     children.append(Child("bot", [sys.executable, "-m", "bot", "serve"]))
+    telegram = settings.channels.telegram
+    if telegram.enabled and telegram.mode == "polling":  # fetches updates, hands them to the bot
+        children.append(Child("telegram", [sys.executable, "-m", "bot", "telegram-poll"]))
     return children
 
 
@@ -94,9 +125,25 @@ def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
+def _await_ready(child: Child, stop: threading.Event) -> None:
+    assert child.ready is not None
+    started = time.monotonic()
+    while not stop.is_set():
+        if child.ready():
+            log.info("%s is ready (%.0f s after start)", child.name, time.monotonic() - started)
+            return
+        if time.monotonic() - started > child.ready_within:
+            log.warning("%s is not ready after %.0f s; starting the rest anyway", child.name, child.ready_within)
+            return
+        stop.wait(1.0)
+
+
 def supervise(children: list[Child]) -> int:
     processes: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
+    stop = threading.Event()
+    pending = list(children)
+    waiting: threading.Thread | None = None
 
     def on_signal(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -107,10 +154,14 @@ def supervise(children: list[Child]) -> int:
         # one OpenMP thread per process: with several processes on few cores, spinning
         # OpenMP workers collide and a 30 ms query encoding turns into seconds
         env = {"OMP_NUM_THREADS": "1", **os.environ, "RASA_TELEMETRY_ENABLED": "false"}
-        for child in children:
-            processes[child.name] = subprocess.Popen(child.argv, start_new_session=True, env=env)
-            log.info("started %s (pid %d)", child.name, processes[child.name].pid)
         while not stopping:
+            while pending and (waiting is None or not waiting.is_alive()):
+                child = pending.pop(0)
+                processes[child.name] = subprocess.Popen(child.argv, start_new_session=True, env=env)
+                log.info("started %s (pid %d)", child.name, processes[child.name].pid)
+                if child.ready is not None and pending:
+                    waiting = threading.Thread(target=_await_ready, args=(child, stop), daemon=True)
+                    waiting.start()
             for name, process in processes.items():
                 code = process.poll()
                 if code is not None:
@@ -119,6 +170,7 @@ def supervise(children: list[Child]) -> int:
             time.sleep(0.2)
         return 0
     finally:
+        stop.set()
         _stop(processes)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -32,7 +32,7 @@ class DenseHit:
 class DenseIndex:
     """Inner-product search over unit vectors grouped by FAQ id."""
 
-    def __init__(self, dim: int, flat_limit: int = 100_000, hnsw_m: int = 32) -> None:
+    def __init__(self, dim: int, flat_limit: int = 20_000, hnsw_m: int = 32) -> None:
         self.dim = dim
         self.flat_limit = flat_limit
         self.hnsw_m = hnsw_m
@@ -42,6 +42,8 @@ class DenseIndex:
         self._owner: list[tuple[str, str]] = []  # faiss row → (faq id, kind)
         self._live: dict[str, list[int]] = {}  # faq id → its faiss rows (HNSW mode)
         self._dead: set[int] = set()
+        self.generation = 0  # bumped on every change, so callers can cache what they derive
+        self._flat: tuple[Vectors, list[str]] | None = None
 
     def __len__(self) -> int:
         """Number of live vectors."""
@@ -57,6 +59,8 @@ class DenseIndex:
             raise ValueError(f"expected {len(kinds)} vectors of {self.dim} dimensions, got {vectors.shape}")
         self.remove(faq_id)
         matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.generation += 1
+        self._flat = None
         self._rows[faq_id] = (list(kinds), matrix)
         self._size += len(kinds)
         if isinstance(self._index, faiss.IndexHNSWFlat) and self.kind == "hnsw":
@@ -68,6 +72,8 @@ class DenseIndex:
         old = self._rows.pop(faq_id, None)
         if old is None:
             return
+        self.generation += 1
+        self._flat = None
         self._size -= len(old[0])
         if isinstance(self._index, faiss.IndexHNSWFlat):
             self._dead.update(self._live.pop(faq_id, []))
@@ -94,6 +100,21 @@ class DenseIndex:
             self._append(faq_id, kinds, matrix)
         log.debug("compiled %s index of %d vectors", self.kind, self._size)
         return self._index
+
+    def flat(self) -> tuple[Vectors, list[str]]:
+        """Every live vector as one matrix, with the FAQ id of each row (cached until a change).
+
+        For exact scoring of all FAQs at once below ``flat_limit``: one matrix-vector product.
+        """
+        if self._flat is None:
+            ids = [faq_id for faq_id, (kinds, _) in self._rows.items() for _ in kinds]
+            matrix = (
+                np.concatenate([m for _, m in self._rows.values()])
+                if self._rows
+                else np.zeros((0, self.dim), dtype=np.float32)
+            )
+            self._flat = (np.ascontiguousarray(matrix, dtype=np.float32), ids)
+        return self._flat
 
     def search(self, query: Vectors, k: int) -> list[DenseHit]:
         """The ``k`` nearest rows to one query vector, best first."""

@@ -121,6 +121,7 @@ class LexicalIndex:
         self._slots: dict[str, int] = {}
         self._ids: list[str] = []  # slot → document id ("" for a free slot)
         self._free: list[int] = []
+        self.generation = 0  # bumped when a document's slot changes
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -147,6 +148,7 @@ class LexicalIndex:
             self._ids.append(doc_id)
         self._ids[slot] = doc_id
         self._slots[doc_id] = slot
+        self.generation += 1
         self._counts[doc_id] = counts
         for key, field in self._fields.items():
             field.put(slot, counts[key])
@@ -164,10 +166,14 @@ class LexicalIndex:
             field.drop(slot, counts[key])
         self._ids[slot] = ""
         self._free.append(slot)
+        self.generation += 1
 
     def scores(self, query: str) -> Scores:
         """BM25 score of every row (documents as in :attr:`ids`) for ``query``."""
-        text = self.normalise(query)
+        return self.scores_normalised(self.normalise(query))
+
+    def scores_normalised(self, text: str) -> Scores:
+        """:meth:`scores` of a query already passed through :meth:`normalise`."""
         total = np.zeros(len(self._ids), dtype=np.float32)
         n = len(self._slots)
         if n == 0:

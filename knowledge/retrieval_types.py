@@ -86,7 +86,7 @@ class RetrieverConfig:
     max_passages: int = 2
     dense_k: int = 200  # nearest rows read from each of the question and answer indexes
     lexical_k: int = 50
-    flat_limit: int = 100_000
+    flat_limit: int = 20_000  # beyond it: HNSW (docs/benchmarks.md, bench.scale)
     lexical: LexicalConfig = field(default_factory=lambda: LexicalConfig(answer_weight=0.6))
     # decision parameters from knowledge.calibrate.tune on the whole Kaohsiung dev set
     gap_weight: float = 1.0

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
-from knowledge.encoder._protocol import Encoder
+from knowledge.encoder._protocol import Encoder, Vectors
 from knowledge.faq import FaqRecord
 from knowledge.index import DenseIndex
 from knowledge.lexical import LexicalIndex
-from knowledge.normalize import for_retrieval, question_key
+from knowledge.normalize import question_key
 from knowledge.passages import answer_passages
 from knowledge.retrieval_types import BuildStats, Candidate, Decision, RetrieverConfig
 from knowledge.synonyms import Synonyms, default_synonyms
@@ -61,9 +62,17 @@ class Retriever:
         self._dense = self._new_dense()
         self._lexical: LexicalIndex | None = None
         self._entries: dict[str, _Entry] = {}
+        self._slot_cache: dict[str, tuple[tuple[int, int], Vectors, npt.NDArray[np.intp]]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def with_synonyms(self, synonyms: Synonyms | None) -> Retriever:
+        """An empty retriever like this one (encoder, config, vector cache) rewriting with ``synonyms``.
+
+        Synonyms shape the lexical index, so a new list needs a new index: :meth:`build` it.
+        """
+        return Retriever(self.encoder, self.config, cache_root=self._cache_root, synonyms=synonyms)
 
     def _new_dense(self) -> dict[str, DenseIndex]:
         """Questions and answer passages in separate indexes: their cosines live on different scales."""
@@ -143,10 +152,71 @@ class Retriever:
         """Up to ``k`` distinct FAQs for ``query``, best first."""
         cfg = self.config
         _, lexical = self._warm()
-        if not self._entries or not for_retrieval(query):
+        normalised = lexical.normalise(query)
+        if not self._entries or not normalised:
             return []
-        text = for_retrieval(query, self._rewrite) if cfg.rewrite_dense_query else query
+        text = normalised if cfg.rewrite_dense_query else query
         vector = self.encoder.encode_queries([text])[0]
+        raw = lexical.scores_normalised(normalised)
+        top_lexical = float(raw.max()) if raw.size else 0.0
+        scale = 1.0 / top_lexical if top_lexical > 0 else 0.0
+        if all(index.kind == "flat" for index in self._dense.values()):
+            scored = self._score_exact(vector, raw, scale, lexical)
+        else:
+            scored = self._score_pooled(vector, raw, scale, lexical)
+        scored.sort(key=lambda c: (-c.score, c.faq_id))
+        return self._collapse(scored, k)
+
+    def _slots(self, kind: str, lexical: LexicalIndex) -> tuple[Vectors, npt.NDArray[np.intp]]:
+        """The kind's vectors and, per row, its FAQ's row in the lexical scores (cached per change)."""
+        index = self._dense[kind]
+        key = (index.generation, lexical.generation)
+        cached = self._slot_cache.get(kind)
+        if cached is None or cached[0] != key:
+            matrix, ids = index.flat()
+            slots = np.fromiter((lexical.row(faq_id) for faq_id in ids), dtype=np.intp, count=len(ids))
+            cached = (key, matrix, slots)
+            self._slot_cache[kind] = cached
+        return cached[1], cached[2]
+
+    def _score_exact(
+        self, vector: Vectors, raw: npt.NDArray[np.float32], scale: float, lexical: LexicalIndex
+    ) -> list[Candidate]:
+        """Every FAQ scored exactly: one product per index, the best row per FAQ, fused in numpy."""
+        cfg = self.config
+        best = {}
+        for kind in ("question", "answer"):
+            matrix, slots = self._slots(kind, lexical)
+            column = np.full(raw.shape[0], -np.inf, dtype=np.float32)
+            if slots.size:
+                np.maximum.at(column, slots, matrix @ vector)
+                floor = float(column[np.isfinite(column)].min())
+            else:
+                floor = 0.0
+            best[kind] = np.where(np.isfinite(column), column, floor)  # no rows of this kind: its floor
+        fused = best["question"] + cfg.answer_weight * best["answer"] + cfg.lexical_weight * raw * scale
+        live = np.fromiter((bool(faq_id) for faq_id in lexical.ids), dtype=bool, count=len(lexical.ids))
+        fused[~live] = -np.inf
+        depth = min(int(live.sum()), max(cfg.lexical_k, 4 * DECISION_DEPTH))
+        top = (
+            np.argpartition(-fused, depth - 1)[:depth]
+            if depth < fused.shape[0]
+            else np.arange(fused.shape[0])
+        )
+        ids = lexical.ids
+        return [
+            Candidate(
+                ids[i], float(fused[i]), float(best["question"][i]), float(best["answer"][i]), float(raw[i])
+            )
+            for i in top
+            if live[i]
+        ]
+
+    def _score_pooled(
+        self, vector: Vectors, raw: npt.NDArray[np.float32], scale: float, lexical: LexicalIndex
+    ) -> list[Candidate]:
+        """Beyond ``flat_limit``: the approximate neighbours of each index and the lexical top, fused."""
+        cfg = self.config
         hits = [hit for index in self._dense.values() for hit in index.search(vector, cfg.dense_k)]
         dense: dict[str, list[float]] = {}
         floor = {"question": 0.0, "answer": 0.0}
@@ -155,9 +225,6 @@ class Retriever:
             best = dense.setdefault(hit.faq_id, [-1.0, -1.0])
             best[slot] = max(best[slot], hit.score)
             floor[hit.kind] = hit.score  # hits come best first: the last one is the floor
-        raw = lexical.scores(query)
-        top_lexical = float(raw.max()) if raw.size else 0.0
-        scale = 1.0 / top_lexical if top_lexical > 0 else 0.0
         lexical_ids = lexical.ids
         pool = set(dense) | {lexical_ids[i] for i in np.argsort(-raw)[: cfg.lexical_k] if raw[i] > 0}
         scored: list[Candidate] = []
@@ -168,8 +235,7 @@ class Retriever:
             bm25 = float(raw[lexical.row(faq_id)])
             score = q_score + cfg.answer_weight * a_score + cfg.lexical_weight * bm25 * scale
             scored.append(Candidate(faq_id, score, q_score, a_score, bm25))
-        scored.sort(key=lambda c: (-c.score, c.faq_id))
-        return self._collapse(scored, k)
+        return scored
 
     def _collapse(self, scored: list[Candidate], k: int) -> list[Candidate]:
         out: list[Candidate] = []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 
+from bot.api.deps import DatabaseDep
+from bot.channels.inbox import EventLedger
 from bot.chat.messages import ChatRequest, ChatResponse, Incoming
 from bot.chat.service import ChatService
 
@@ -19,12 +22,23 @@ def _service(request: Request) -> ChatService:
     return service
 
 
-@router.post("/chat", response_model=ChatResponse)
-async def chat(body: ChatRequest, service: Annotated[ChatService, Depends(_service)]) -> ChatResponse:
+def web_event_id(sender: str, message_id: str) -> str:
+    return hashlib.sha256(f"{sender}\n{message_id}".encode()).hexdigest()
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    responses={409: {"description": "the same message_id is still being answered: send it again shortly"}},
+)
+async def chat(
+    body: ChatRequest, service: Annotated[ChatService, Depends(_service)], database: DatabaseDep
+) -> ChatResponse:
     """Send one message (text, a button's payload, or a location); get the bot's replies.
 
     ``mode`` is ``degraded`` when the dialogue engine did not answer and the knowledge base
-    answered directly.
+    answered directly. A ``message_id`` sent again by the same sender (a retry) gets the
+    replies of the first time; no second turn is taken.
     """
     message = Incoming(
         channel="web",
@@ -33,4 +47,20 @@ async def chat(body: ChatRequest, service: Annotated[ChatService, Depends(_servi
         payload=body.payload or "",
         location=body.location,
     )
-    return await service.handle(message)
+    if body.message_id is None:
+        return await service.handle(message)
+    ledger = EventLedger(database, "web")
+    event_id = web_event_id(body.sender, body.message_id)
+    if not await ledger.accept(event_id):
+        _, saved, _ = await ledger.state(event_id)
+        if saved is not None:
+            return ChatResponse.model_validate(saved)
+        if not await ledger.claim(event_id):  # the first request is still being answered
+            raise HTTPException(status.HTTP_409_CONFLICT, "這則訊息正在處理中，請稍候再送一次。")
+    try:
+        response = await service.handle(message)
+    except Exception:
+        await ledger.release(event_id)  # not answered: a retry takes the turn
+        raise
+    await ledger.finish(event_id, response.model_dump(mode="json"))
+    return response

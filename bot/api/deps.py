@@ -45,5 +45,7 @@ def _local_only(request: Request) -> None:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
-SessionDep = Annotated[Session, Depends(_session)]
+# "function": the unit of work commits before the response is sent, so a client never hears
+# "created" for a change that then fails to commit, nor races its own next request past it.
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
 LocalOnly = Depends(_local_only)

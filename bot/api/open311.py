@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from bot.api.deps import DatabaseDep, SettingsDep
@@ -27,6 +28,18 @@ router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 _OPEN = {CaseStatus.RECEIVED.value, CaseStatus.ASSIGNED.value, CaseStatus.IN_PROGRESS.value}
 MAX_IDS = 50
 MAX_RESULTS = 1000
+
+
+class Open311Error(BaseModel):
+    """One error, as GeoReport v2 writes them (the body is a list of these)."""
+
+    code: int
+    description: str
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error responses a route may give, for the OpenAPI document."""
+    return {code: {"model": list[Open311Error], "description": "GeoReport v2 errors"} for code in codes}
 
 
 def _error(status: int, description: str) -> JSONResponse:
@@ -81,7 +94,7 @@ def services() -> list[dict[str, Any]]:
     return [_service(category.code) for category in CATEGORIES]
 
 
-@router.get("/services/{service_code}.json", response_model=None)
+@router.get("/services/{service_code}.json", response_model=None, responses=_errors(404))
 def service_definition(service_code: str) -> dict[str, Any] | JSONResponse:
     try:
         category_by_code(service_code)
@@ -100,7 +113,7 @@ def _parse_time(name: str, value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-@router.get("/requests.json", response_model=None)
+@router.get("/requests.json", response_model=None, responses=_errors(400))
 def list_requests(
     database: DatabaseDep,
     service_request_id: str | None = None,
@@ -142,7 +155,7 @@ def list_requests(
         return [_request(row) for row in rows]
 
 
-@router.get("/requests/{service_request_id}.json", response_model=None)
+@router.get("/requests/{service_request_id}.json", response_model=None, responses=_errors(404))
 def get_request(service_request_id: str, database: DatabaseDep) -> list[dict[str, Any]] | JSONResponse:
     with database.session() as session:
         row = session.scalar(select(CaseRow).where(CaseRow.number == service_request_id))
@@ -161,7 +174,7 @@ def _float(form: dict[str, str], name: str) -> float | None:
         raise CaseInputError(f"{name} is not a number: {value!r}") from None
 
 
-@router.post("/requests.json", response_model=None)
+@router.post("/requests.json", response_model=None, responses=_errors(400, 403, 404))
 async def create_request(request: Request, database: DatabaseDep, settings: SettingsDep) -> Any:
     """File a request (form-encoded, as the standard says); needs ``api_key``."""
     try:

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from knowledge.faq import MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, FaqStatus
 
 __all__ = ["FaqCreate", "FaqUpdate", "FaqPublic", "FaqList", "RevisionPublic", "KbVersion", "Health"]
 
 _QUESTION = Field(min_length=1, max_length=MAX_QUESTION_CHARS)
+
+
+def _utc(value: datetime) -> datetime:
+    """The stores write UTC; SQLite gives it back without its zone, so say which it is."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]  # RFC 3339 on the wire, with its offset
 
 
 class FaqFields(BaseModel):
@@ -60,8 +68,8 @@ class FaqPublic(FaqFields):
     id: str
     status: FaqStatus
     revision: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class FaqList(BaseModel):
@@ -78,7 +86,7 @@ class RevisionPublic(BaseModel):
     action: str
     actor: str
     note: str
-    at: datetime
+    at: Timestamp
     before: dict[str, Any] | None
     after: dict[str, Any] | None
 

@@ -57,6 +57,14 @@ class DegradedResponder:
             return self._notice(
                 [Reply(kind="handoff", text=text, links=list(LIMITED_MODE_NOTICE.links))], intent=intent
             )
+        if intent in {"affirm", "deny", "cancel", "correct"}:  # a button of a form Rasa was running
+            text = (
+                "剛才填寫中的案件還沒有送出。請改用線上反映表單留下地點、狀況與聯絡電話，"
+                "我們會轉交專人處理；急事請撥 1999。"
+            )
+            return self._notice(
+                [Reply(kind="handoff", text=text, links=list(LIMITED_MODE_NOTICE.links))], intent=intent
+            )
         return self._notice([Reply(text="請直接輸入您的問題。")], intent=intent)
 
     @staticmethod

@@ -3,6 +3,7 @@
 Payload conventions, shared with Rasa and the actions: ``/pick_suggestion{"faq_id":"X"}`` picks a
 "did you mean" candidate, ``/feedback_good`` and ``/feedback_bad`` rate the last answer,
 ``/report_issue`` starts case filing, ``/ask_human`` asks for a person.
+A reply of kind ``agent`` was written by a person (live takeover), not by the bot.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ __all__ = [
 
 MAX_TEXT_CHARS = 1000
 ReplyKind = Literal[
-    "text", "answer", "clarify", "abstain", "emergency", "notice", "handoff", "case", "feedback"
+    "text", "answer", "clarify", "abstain", "emergency", "notice", "handoff", "case", "feedback", "agent"
 ]
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]{1,40})(?P<entities>\{.*\})?$", re.DOTALL)
 
@@ -79,7 +80,11 @@ class Incoming(BaseModel):
 
 
 class ChatRequest(BaseModel):
-    """``POST /api/chat``: one of ``text``, ``payload`` (a button) or ``location``."""
+    """``POST /api/chat``: one of ``text``, ``payload`` (a button) or ``location``.
+
+    ``message_id`` (optional, chosen by the client) makes a retry safe: the same id from the
+    same sender is answered with the replies of the first time, without a second turn.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -87,6 +92,8 @@ class ChatRequest(BaseModel):
     text: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     payload: str | None = Field(default=None, max_length=200)
     location: Location | None = None
+    # the client's id for this message: sent again on a retry, it gets the first answer again
+    message_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_\-:.]+$")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ChatRequest:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from bot.chat.engine import EngineTurn, EngineUnavailable
 from bot.chat.messages import Button, Incoming, Reply
 
-__all__ = ["RasaEngine", "message_text"]
+__all__ = ["RasaEngine", "RasaWarmUp", "message_text"]
 
 log = logging.getLogger(__name__)
 
@@ -101,3 +102,44 @@ class RasaEngine:
             candidates=[str(c) for c in turn.get("candidates", [])],
             faq_id=str(turn.get("faq_id", "")),
         )
+
+
+class RasaWarmUp:
+    """Make a freshly started Rasa answer at full speed before anyone relies on it.
+
+    Rasa's first prediction builds its TensorFlow graphs and the action server's first FAQ
+    lookup builds its index: together far longer than the chat's timeout, so the first
+    citizen would land in degraded mode. Each call makes one attempt: once Rasa reports a
+    loaded model, a throwaway parse and throwaway turns of a conversation of its own go
+    through NLU, the policies, the action server and FAQ retrieval; True when a turn then
+    takes less than ``turn_seconds``.
+    """
+
+    SENDER = "bot1999-warm-up"
+
+    def __init__(self, base_url: str, *, token: str = "", turn_seconds: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.params = {"token": token} if token else {}
+        self.turn_seconds = turn_seconds
+        self.last_turn_seconds: float | None = None
+
+    def __call__(self) -> bool:
+        try:
+            with httpx.Client(base_url=self.base_url, params=self.params, timeout=300.0) as client:
+                status = client.get("/status", timeout=2.0)
+                if status.status_code != 200 or not status.json().get("model_file"):
+                    return False
+                client.post("/model/parse", json={"text": "請問大型垃圾要怎麼丟"}).raise_for_status()
+                for _ in range(3):
+                    started = time.perf_counter()
+                    turn = client.post(
+                        "/webhooks/rest/webhook", json={"sender": self.SENDER, "message": "/faq"}
+                    )
+                    turn.raise_for_status()
+                    self.last_turn_seconds = time.perf_counter() - started
+                    if self.last_turn_seconds < self.turn_seconds and turn.json():
+                        log.info("Rasa is warmed up: a turn takes %.0f ms", self.last_turn_seconds * 1000)
+                        return True
+        except (httpx.HTTPError, ValueError) as error:
+            log.debug("Rasa at %s not ready yet: %s", self.base_url, error)
+        return False

@@ -3,28 +3,40 @@
 It asks the dialogue engine (Rasa) and, when that fails or is cooling off after a failure,
 the degraded responder — so a citizen never gets silence. Every turn is logged, with
 feedback from the feedback buttons attached to the answer it rates.
+
+While an agent holds the conversation (live takeover, ``bot.handoff``) the bot stays silent:
+the message is logged with decision ``agent`` for the agent to read, and nothing is answered —
+except an emergency, which still gets the 110/119 redirect at once.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 from starlette.concurrency import run_in_threadpool
 
 from bot.chat.breaker import Breaker
 from bot.chat.degraded import DegradedResponder
+from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
 from bot.chat.engine import DialogueEngine, EngineTurn, EngineUnavailable
 from bot.chat.messages import ChatResponse, Incoming, Reply, parse_payload
+from bot.handoff.takeover import request_human
 from bot.privacy import pseudonymise
+from bot.settings import HandoffSettings
 from bot.store import Database
 from bot.store.conversations import ConversationStore
+from bot.store.handoff import HandoffStore
+from bot.store.outbox import NotificationStore
 from bot.store.turns import Turn, TurnStore
 
 __all__ = ["ChatService", "SILENCE_FALLBACK"]
 
 log = logging.getLogger(__name__)
+_CASE_NUMBER = re.compile(r"\d{6}-\d{4,}-\d")
 SILENCE_FALLBACK = Reply(text="抱歉，我沒有完全理解，可以換個說法再問一次嗎？")
 
 
@@ -37,12 +49,14 @@ class ChatService:
         *,
         pseudonym_key: str,
         breaker: Breaker | None = None,
+        handoff: HandoffSettings | None = None,
     ) -> None:
         self.engine = engine
         self.fallback = fallback
         self.database = database
         self.pseudonym_key = pseudonym_key
         self.breaker = breaker or Breaker()
+        self.handoff = handoff  # None: asking for a person in degraded mode points to the case form
 
     def conversation_id(self, message: Incoming) -> str:
         return pseudonymise(message.channel, message.user_id, self.pseudonym_key)
@@ -50,6 +64,8 @@ class ChatService:
     async def handle(self, message: Incoming) -> ChatResponse:
         started = time.perf_counter()
         conversation_id = self.conversation_id(message)
+        if await run_in_threadpool(self._held_by_agent, conversation_id):
+            return await self._to_agent(conversation_id, message, started)
         turn: EngineTurn | None = None
         if self.breaker.allows():
             try:
@@ -61,11 +77,47 @@ class ChatService:
         degraded = turn is None
         if turn is None:
             turn = await run_in_threadpool(self.fallback.handle, message)
+        if degraded and turn.intent == "ask_human" and self.handoff is not None:
+            turn = await run_in_threadpool(self._ask_human, conversation_id, message, turn)
         if not turn.replies:
             turn = replace(turn, replies=[SILENCE_FALLBACK])
         latency_ms = (time.perf_counter() - started) * 1000
         await run_in_threadpool(self._log, conversation_id, message, turn, latency_ms, degraded)
         return ChatResponse(replies=turn.replies, mode="degraded" if degraded else "normal")
+
+    def _ask_human(self, conversation_id: str, message: Incoming, turn: EngineTurn) -> EngineTurn:
+        """Rasa is away, but a person may not be: the same queue (or honest case) as action_handoff."""
+        assert self.handoff is not None
+        try:
+            with self.database.session() as session:
+                ConversationStore(session).seen(conversation_id, message.channel, message.user_id)
+                grace = timedelta(seconds=self.handoff.filed_notice_grace_seconds)  # settled by _log
+                outcome = request_human(
+                    session, conversation_id, channel=message.channel, settings=self.handoff, grace=grace
+                )
+        except Exception:  # the degraded answer (the case form) still stands
+            log.exception("could not hand conversation %s to a person", conversation_id)
+            return turn
+        notices = [reply for reply in turn.replies if reply.kind == "notice"]
+        return replace(turn, replies=[*notices, Reply(kind="handoff", text=outcome.text)], decision="handoff")
+
+    def _held_by_agent(self, conversation_id: str) -> bool:
+        try:
+            with self.database.session() as session:
+                return HandoffStore(session).held_by(conversation_id) is not None
+        except Exception:  # the store is away: the bot answers rather than leave the citizen unanswered
+            log.exception("could not check whether an agent holds conversation %s", conversation_id)
+            return False
+
+    async def _to_agent(self, conversation_id: str, message: Incoming, started: float) -> ChatResponse:
+        """An agent holds the conversation: log the message for them; the bot says nothing."""
+        emergency = bool(message.text) and looks_like_emergency(message.text)
+        turn = EngineTurn(
+            [EMERGENCY_REPLY] if emergency else [], intent="emergency" if emergency else "", decision="agent"
+        )
+        latency_ms = (time.perf_counter() - started) * 1000
+        await run_in_threadpool(self._log, conversation_id, message, turn, latency_ms, False)
+        return ChatResponse(replies=turn.replies)
 
     def _log(
         self, conversation_id: str, message: Incoming, turn: EngineTurn, latency_ms: float, degraded: bool
@@ -93,5 +145,7 @@ class ChatService:
                 if parsed and parsed[0] in {"feedback_good", "feedback_bad"}:
                     store.set_feedback(conversation_id, parsed[0].removeprefix("feedback_"))
                 store.log(record)
+                if any(_CASE_NUMBER.search(reply.text) for reply in turn.replies):
+                    NotificationStore(session).settle_in_band(conversation_id, record.reply)
         except Exception:  # the citizen still gets the reply; the operator gets the error
             log.exception("could not log a turn of conversation %s", conversation_id)

@@ -176,10 +176,11 @@ class CaseStore:
         row.updated_at = now
         if new in {CaseStatus.CLOSED, CaseStatus.REJECTED}:
             row.closed_at = now
+        number = row.number  # the failed flush below expires the row
         try:
             self.session.flush()
         except StaleDataError:
-            raise ConflictError(f"case {row.number} was changed by someone else meanwhile") from None
+            raise ConflictError(f"case {number} was changed by someone else meanwhile") from None
         self.session.add(
             CaseEventRow(
                 case_id=row.id, at=now, actor=actor, from_status=current.value, to_status=new.value, note=note

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -61,14 +63,82 @@ class ChannelEventStore:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def first_time(self, channel: str, event_id: str) -> bool:
+    def first_time(self, channel: str, event_id: str, payload: dict[str, Any] | None = None) -> bool:
         """True the first time an event id is seen on a channel; False for a redelivery.
 
-        Uses the table's primary key, so two replicas receiving the same event agree.
+        Uses the table's primary key, so two replicas receiving the same event agree. The
+        caller that gets True holds the event's lease (see ``claim``); ``payload`` is the raw
+        event, kept until ``finish`` so that an interrupted event can be processed again.
         """
+        row = ChannelEventRow(
+            channel=channel, event_id=event_id, payload=payload, claimed_at=utcnow(), attempts=1
+        )
         try:
             with self.session.begin_nested():
-                self.session.add(ChannelEventRow(channel=channel, event_id=event_id))
+                self.session.add(row)
         except IntegrityError:
             return False
         return True
+
+    def get(self, channel: str, event_id: str) -> ChannelEventRow | None:
+        return self.session.get(ChannelEventRow, (channel, event_id))
+
+    def claim(self, channel: str, event_id: str, *, lease_seconds: float) -> bool:
+        """Take over an unhandled event whose lease ran out (or was released); True if taken."""
+        now = utcnow()
+        result = self.session.execute(
+            update(ChannelEventRow)
+            .where(
+                ChannelEventRow.channel == channel,
+                ChannelEventRow.event_id == event_id,
+                ChannelEventRow.handled_at.is_(None),
+                or_(
+                    ChannelEventRow.claimed_at.is_(None),
+                    ChannelEventRow.claimed_at < now - timedelta(seconds=lease_seconds),
+                ),
+            )
+            .values(claimed_at=now, attempts=ChannelEventRow.attempts + 1),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(cast(CursorResult[Any], result).rowcount == 1)
+
+    def finish(self, channel: str, event_id: str, response: dict[str, Any] | None = None) -> None:
+        """Mark an event handled, keep what was answered, and drop the raw event."""
+        self.session.execute(
+            update(ChannelEventRow)
+            .where(ChannelEventRow.channel == channel, ChannelEventRow.event_id == event_id)
+            .values(handled_at=utcnow(), response=response, payload=None),
+            execution_options={"synchronize_session": False},
+        )
+
+    def release(self, channel: str, event_id: str) -> None:
+        """Give up the lease of an event that failed, so that it is tried again."""
+        self.session.execute(
+            update(ChannelEventRow)
+            .where(
+                ChannelEventRow.channel == channel,
+                ChannelEventRow.event_id == event_id,
+                ChannelEventRow.handled_at.is_(None),
+            )
+            .values(claimed_at=None),
+            execution_options={"synchronize_session": False},
+        )
+
+    def unhandled(
+        self, channel: str, *, lease_seconds: float, max_attempts: int, limit: int = 100
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Events accepted but not handled, free to claim, oldest first: (event id, raw event)."""
+        cutoff = utcnow() - timedelta(seconds=lease_seconds)
+        rows = self.session.execute(
+            select(ChannelEventRow.event_id, ChannelEventRow.payload)
+            .where(
+                ChannelEventRow.channel == channel,
+                ChannelEventRow.handled_at.is_(None),
+                ChannelEventRow.payload.is_not(None),
+                ChannelEventRow.attempts < max_attempts,
+                or_(ChannelEventRow.claimed_at.is_(None), ChannelEventRow.claimed_at < cutoff),
+            )
+            .order_by(ChannelEventRow.received_at)
+            .limit(limit)
+        ).all()
+        return [(event_id, payload) for event_id, payload in rows if payload is not None]

@@ -9,6 +9,7 @@ the revision they were made against, so a concurrent edit is refused, never lost
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import String, cast, func, or_, select
@@ -99,9 +100,12 @@ class FaqStore:
         status: FaqStatus | None = None,
         agency: str = "",
         category: str = "",
+        revised_before: date | None = None,
         page: int = 1,
         per_page: int = 20,
     ) -> FaqPage:
+        """A page of entries; ``revised_before`` keeps those last revised (or posted) before that
+        day, or never dated — the stale ones."""
         query = select(FaqRow)
         if text.strip():
             pattern = f"%{_escape_like(text.strip())}%"
@@ -120,6 +124,9 @@ class FaqStore:
             query = query.where(FaqRow.agency == agency)
         if category:
             query = query.where(FaqRow.category == category)
+        if revised_before is not None:
+            revised = func.coalesce(FaqRow.revise_date, FaqRow.post_date)
+            query = query.where(or_(revised < revised_before, revised.is_(None)))
         total = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         items = self.session.scalars(
             query.order_by(FaqRow.id).offset((page - 1) * per_page).limit(per_page)

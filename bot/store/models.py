@@ -13,15 +13,30 @@ __all__ = [
     "CaseCounterRow",
     "CaseEventRow",
     "CaseRow",
+    "DuplicateDismissalRow",
+    "FaqDraftRow",
     "FaqRevisionRow",
     "FaqRow",
+    "FailureResolutionKeyRow",
+    "FailureResolutionRow",
+    "HandoffRow",
+    "ImportJobRow",
     "KbVersionRow",
+    "MetricDayRow",
+    "MetricStateRow",
+    "MetricTurnRow",
+    "NotificationRow",
+    "AgentPresenceRow",
     "AuditRow",
+    "ButtonPayloadRow",
     "ChannelEventRow",
     "ConversationRow",
     "SessionRow",
+    "SynonymRuleRow",
+    "SynonymVersionRow",
     "TurnRow",
     "UserRow",
+    "WebOutboxRow",
     "utcnow",
 ]
 
@@ -239,9 +254,12 @@ class ConversationRow(Base):
 
 
 class ChannelEventRow(Base):
-    """A channel event already handled (LINE webhook event id, Telegram update id, web message id).
+    """A channel event accepted once (LINE webhook event id, Telegram update id, web message id).
 
     Redelivered events are recognised by the unique (channel, event_id) pair and not answered twice.
+    An accepted event keeps its raw ``payload`` until it is handled, so that an event whose
+    processing was interrupted is picked up again (``claimed_at`` is the lease of the process
+    working on it); ``response`` keeps what was answered, for a repeated web message.
     """
 
     __tablename__ = "channel_event"
@@ -249,12 +267,295 @@ class ChannelEventRow(Base):
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ButtonPayloadRow(Base):
+    """A button payload too long for a channel's button data (Telegram: 64 bytes), by short token."""
+
+    __tablename__ = "button_payload"
+
+    token: Mapped[str] = mapped_column(String(40), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
 
 # --- handoff: notifications, takeover (migration 0006) ---------------------------------------
 
 
+class NotificationRow(Base):
+    """The outbox: a message to push to a conversation outside a reply to the citizen's own message.
+
+    Case notices (filed, assigned, closed), a person joining or leaving, an agent's words. It is
+    written in the same transaction as the change it reports and delivered by the delivery loop
+    through the conversation's channel; a failed push is retried with backoff (``next_attempt_at``)
+    until ``delivered_at``, or given up (``failed_at``) after the configured hours. A delivery
+    claims a row with ``claim_token`` until ``claimed_until`` (a lease), so two replicas never
+    push the same row at once. ``dedupe_key`` makes enqueueing the same notice twice a no-op.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        Index("ix_notification_conversation_id_id", "conversation_id", "id"),
+        Index("ix_notification_pending", "delivered_at", "failed_at", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    replies: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    case_number: Mapped[str] = mapped_column(String(20), default="", index=True)
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    delivered_via: Mapped[str] = mapped_column(String(10), default="")
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class HandoffRow(Base):
+    """A conversation handed to a person: ``queued`` (waiting), ``held`` (an agent talks), ``released``.
+
+    ``open_key`` is the conversation id while the handoff is queued or held and NULL once released:
+    its unique index allows one open handoff per conversation, on every database.
+    """
+
+    __tablename__ = "handoff"
+    __table_args__ = (Index("ix_handoff_state_requested_at", "state", "requested_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(100), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(100), unique=True, nullable=True)
+    channel: Mapped[str] = mapped_column(String(20), default="")
+    state: Mapped[str] = mapped_column(String(10))
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    case_number: Mapped[str] = mapped_column(String(20), default="")
+    ended_by: Mapped[str] = mapped_column(String(20), default="")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AgentPresenceRow(Base):
+    """When an agent's inbox last checked in, and whether they take conversations now."""
+
+    __tablename__ = "agent_presence"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebOutboxRow(Base):
+    """A message pushed to a web-widget citizen, kept until the widget fetches it (and a while after)."""
+
+    __tablename__ = "web_outbox"
+    __table_args__ = (Index("ix_web_outbox_address_id", "address", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    address: Mapped[str] = mapped_column(String(200))
+    reply: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
 # --- console: knowledge-base curation (migration 0007) ---------------------------------------
 
 
+class FaqDraftRow(Base):
+    """Unpublished changes to an entry, kept apart while the published text goes on answering.
+
+    ``content`` is the entry's content as ``FaqRecord.content()``; ``base_revision`` is the
+    entry's revision the draft was made on (publishing refuses if the entry moved on since).
+    """
+
+    __tablename__ = "faq_draft"
+
+    faq_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("faq.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    base_revision: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SynonymRuleRow(Base):
+    """A staff synonym rule being edited: ``variant`` (folded) → ``canonical``.
+
+    An empty ``canonical`` switches off the shipped rule for ``variant``. Rules reach
+    retrieval only when published as a :class:`SynonymVersionRow`.
+    """
+
+    __tablename__ = "synonym_rule"
+
+    variant: Mapped[str] = mapped_column(String(100), primary_key=True)
+    canonical: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SynonymVersionRow(Base):
+    """A published set of staff synonym rules; the largest id is live (merged over the shipped list)."""
+
+    __tablename__ = "synonym_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)  # {variant: canonical}
+
+
+class DuplicateDismissalRow(Base):
+    """Two entries a member of staff judged not to be duplicates (ids in sorted order)."""
+
+    __tablename__ = "duplicate_dismissal"
+
+    first_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    second_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportJobRow(Base):
+    """One import started from the console: progress while it runs, its report when done."""
+
+    __tablename__ = "import_job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(300))
+    fmt: Mapped[str] = mapped_column(String(20))
+    merge_duplicates: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, done, failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
 # --- metrics: supervisor dashboard (migration 0008) ------------------------------------------
+
+
+class MetricTurnRow(Base):
+    """What the supervisors' figures count, derived from one turn (``bot.metrics.outcomes``).
+
+    Rebuilt conversation by conversation from the turn log (``bot.metrics.refresh``); the flags
+    are 0/1 integers so that ``SUM`` counts them on every backend. ``day`` is the local
+    (Asia/Taipei) date as ``YYYY-MM-DD`` (``month``: ``YYYY-MM``); ``category``/``agency`` are the topic the turn is
+    attributed to. ``text_key``/``text_sample`` (normalised and redacted text) are kept only
+    for questions that were not answered, to list the top unanswered ones.
+    """
+
+    __tablename__ = "metric_turn"
+    __table_args__ = (
+        # covering indexes in sender order per grouping, so unique users are counted without a
+        # sort; in latency order for the median; by conversation and time for handoff topics
+        Index("ix_metric_turn_day_sender", "day", "sender", "channel", "category", "agency"),
+        Index("ix_metric_turn_month_sender", "month", "sender", "day", "channel", "category", "agency"),
+        Index("ix_metric_turn_sender", "sender", "day", "channel", "category", "agency"),
+        Index("ix_metric_turn_channel_sender", "channel", "sender", "day", "category", "agency"),
+        Index("ix_metric_turn_category_sender", "category", "sender", "day", "channel", "agency"),
+        Index("ix_metric_turn_agency_sender", "agency", "sender", "day", "channel", "category"),
+        Index("ix_metric_turn_latency", "latency_ms", "day", "channel", "category", "agency"),
+        Index("ix_metric_turn_conversation_at", "conversation_id", "at"),
+        Index("ix_metric_turn_text_key", "text_key", "day"),
+    )
+
+    turn_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    conversation_id: Mapped[str] = mapped_column(String(100))
+    sender: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[str] = mapped_column(String(10))
+    month: Mapped[str] = mapped_column(String(7))
+    category: Mapped[str] = mapped_column(String(200), default="")
+    agency: Mapped[str] = mapped_column(String(200), default="")
+    question: Mapped[int] = mapped_column(Integer, default=0)
+    decision: Mapped[str] = mapped_column(String(16), default="")
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    successful: Mapped[int] = mapped_column(Integer, default=0)
+    handoff: Mapped[int] = mapped_column(Integer, default=0)
+    feedback: Mapped[str] = mapped_column(String(8), default="")
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    degraded: Mapped[int] = mapped_column(Integer, default=0)
+    text_key: Mapped[str] = mapped_column(String(200), default="")
+    text_sample: Mapped[str] = mapped_column(Text, default="")
+
+
+class MetricDayRow(Base):
+    """``metric_turn`` summed per local day, channel, category and agency: what the counts read."""
+
+    __tablename__ = "metric_day"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    category: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(200), primary_key=True)
+    turns: Mapped[int] = mapped_column(Integer, default=0)
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+    successful: Mapped[int] = mapped_column(Integer, default=0)
+    clarified: Mapped[int] = mapped_column(Integer, default=0)
+    abstained: Mapped[int] = mapped_column(Integer, default=0)
+    feedback_good: Mapped[int] = mapped_column(Integer, default=0)
+    feedback_bad: Mapped[int] = mapped_column(Integer, default=0)
+    timed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MetricStateRow(Base):
+    """How far ``metric_turn`` has been brought: the last turn id seen and when."""
+
+    __tablename__ = "metric_state"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_turn_id: Mapped[int] = mapped_column(Integer, default=0)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# --- learning from failures (migration 0009) ------------------------------------------------
+
+
+class FailureResolutionRow(Base):
+    """A cluster of failed questions that staff handled, and how (``bot.learning``).
+
+    ``action`` is ``alternatives`` (its phrasings became alternative questions of ``faq_id``),
+    ``draft`` (a new FAQ draft ``faq_id`` was opened from it) or ``dismiss`` (not a knowledge-base
+    matter). Failures of the listed phrasings up to ``at`` no longer appear in the queue.
+    """
+
+    __tablename__ = "failure_resolution"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(16))
+    faq_id: Mapped[str] = mapped_column(String(64), default="")
+    label: Mapped[str] = mapped_column(Text, default="")
+    questions: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class FailureResolutionKeyRow(Base):
+    """One phrasing (its normalised ``question_key``) covered by a resolution."""
+
+    __tablename__ = "failure_resolution_key"
+
+    resolution_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("failure_resolution.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(500), primary_key=True, index=True)

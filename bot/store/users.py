@@ -22,6 +22,7 @@ __all__ = [
     "LoginResult",
     "Role",
     "UserStore",
+    "is_locked",
     "LOCKOUT_AFTER",
     "LOCKOUT_FOR",
     "SESSION_LIFETIME",
@@ -64,6 +65,11 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 
+def is_locked(user: UserRow, now: datetime | None = None) -> bool:
+    """True while the account is locked out after repeated failed log-ins."""
+    return user.locked_until is not None and _aware(user.locked_until) > (now or utcnow())
+
+
 class UserStore:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -98,9 +104,8 @@ class UserStore:
     def by_username(self, username: str) -> UserRow | None:
         return self.session.scalar(select(UserRow).where(UserRow.username == username.strip().lower()))
 
-    def login(self, username: str, password: str, *, now: datetime | None = None) -> LoginResult:
-        """Check a password; lock the account for a while after repeated failures."""
-        now = now or utcnow()
+    def _verify(self, username: str, password: str, now: datetime) -> LoginResult:
+        """Check a password, counting failures towards the lock-out."""
         user = self.by_username(username)
         if user is None or not user.active:
             _hasher.hash(password)  # the same work whether or not the user exists
@@ -122,6 +127,19 @@ class UserStore:
         user.locked_until = None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
+        return LoginResult(user)
+
+    def check_password(self, username: str, password: str, *, now: datetime | None = None) -> bool:
+        """True when ``password`` is the user's; failures count towards the lock-out like log-ins."""
+        return self._verify(username, password, now or utcnow()).user is not None
+
+    def login(self, username: str, password: str, *, now: datetime | None = None) -> LoginResult:
+        """Check a password; lock the account for a while after repeated failures."""
+        now = now or utcnow()
+        checked = self._verify(username, password, now)
+        user = checked.user
+        if user is None:
+            return checked
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.session.add(
             SessionRow(
@@ -157,3 +175,52 @@ class UserStore:
         user.password_hash = _hasher.hash(password)
         self.session.execute(delete(SessionRow).where(SessionRow.user_id == user.id))
         self.audit(actor, "user.password", user.username)
+
+    def users(self) -> list[UserRow]:
+        return list(self.session.scalars(select(UserRow).order_by(UserRow.username)))
+
+    def _user(self, username: str) -> UserRow:
+        user = self.by_username(username)
+        if user is None:
+            raise AccountError(f"no user {username}")
+        return user
+
+    def _last_admin(self, user: UserRow) -> bool:
+        admins = self.session.scalars(
+            select(UserRow.id).where(UserRow.role == Role.ADMIN.value, UserRow.active.is_(True))
+        ).all()
+        return user.role == Role.ADMIN.value and user.active and list(admins) == [user.id]
+
+    def set_role(self, username: str, role: Role, *, actor: str) -> None:
+        """Change a user's role (their sessions end); the last active admin keeps the role."""
+        user = self._user(username)
+        if user.role == role.value:
+            return
+        if self._last_admin(user):
+            raise AccountError("role: the last active admin cannot lose the admin role")
+        before, user.role = user.role, role.value
+        self.session.execute(delete(SessionRow).where(SessionRow.user_id == user.id))
+        self.audit(actor, "user.role", user.username, before=before, after=role.value)
+
+    def set_active(self, username: str, active: bool, *, actor: str) -> None:
+        """Deactivate (ending every session) or reactivate an account; never the last admin."""
+        user = self._user(username)
+        if user.active == active:
+            return
+        if not active and self._last_admin(user):
+            raise AccountError("active: the last active admin cannot be deactivated")
+        user.active = active
+        if not active:
+            self.session.execute(delete(SessionRow).where(SessionRow.user_id == user.id))
+        else:
+            user.failed_logins, user.locked_until = 0, None
+        self.audit(actor, "user.activate" if active else "user.deactivate", user.username)
+
+    def reset_password(self, username: str, *, actor: str) -> str:
+        """Give the user a new random password (returned once; it is not stored) and unlock them."""
+        password = secrets.token_urlsafe(12)
+        self.set_password(username, password, actor=actor)
+        user = self._user(username)
+        user.failed_logins, user.locked_until = 0, None
+        self.audit(actor, "user.reset_password", user.username)
+        return password

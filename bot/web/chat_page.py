@@ -2,7 +2,8 @@
 
 The page and the widget run the same ``static/widget.js``: on ``/`` it fills the page, on any
 other site it adds a floating launcher. Message text is only ever inserted with
-``textContent``; the pages also send a strict Content-Security-Policy as a second line.
+``textContent``; as a second line, every page gets a strict Content-Security-Policy from
+``bot.security.headers`` (which also decides which sites may frame these pages).
 """
 
 from __future__ import annotations
@@ -19,16 +20,6 @@ __all__ = ["router", "embed_snippet"]
 router = APIRouter(tags=["citizen pages"], include_in_schema=False)
 STATIC = Path(__file__).with_name("static")
 _ASSET_CACHE = "public, max-age=300"
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    # the page asks for the citizen's location only when they press "share location"
-    "Permissions-Policy": "geolocation=(self), camera=(), microphone=()",
-}
 
 
 def embed_snippet(base_url: str) -> str:
@@ -38,20 +29,19 @@ def embed_snippet(base_url: str) -> str:
 
 
 def _asset(name: str, media_type: str) -> FileResponse:
-    headers = {"Cache-Control": _ASSET_CACHE, "X-Content-Type-Options": "nosniff"}
-    return FileResponse(STATIC / name, media_type=media_type, headers=headers)
+    return FileResponse(STATIC / name, media_type=media_type, headers={"Cache-Control": _ASSET_CACHE})
 
 
 @router.get("/", response_class=HTMLResponse)
 def chat_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "chat.html", {}, headers=_PAGE_HEADERS)
+    return templates.TemplateResponse(request, "chat.html", {})
 
 
 @router.get("/embed", response_class=HTMLResponse)
 def embed_page(request: Request) -> HTMLResponse:
     """How to embed the widget, with the widget itself running on the page."""
     context = {"snippet": embed_snippet(str(request.base_url))}
-    return templates.TemplateResponse(request, "embed.html", context, headers=_PAGE_HEADERS)
+    return templates.TemplateResponse(request, "embed.html", context)
 
 
 @router.get("/widget.js")
@@ -62,3 +52,9 @@ def widget_js() -> FileResponse:
 @router.get("/widget.css")
 def widget_css() -> FileResponse:
     return _asset("widget.css", "text/css; charset=utf-8")
+
+
+@router.get("/pages.css")
+def pages_css() -> FileResponse:
+    """The style of the plain pages (the case form): a file, since the CSP allows no inline style."""
+    return _asset("pages.css", "text/css; charset=utf-8")

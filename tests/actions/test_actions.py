@@ -1,16 +1,20 @@
 from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
 from actions.answer_faq import ActionAnswerFaq
 from actions.case_status import ActionCaseStatus
-from actions.clarify_pick import ActionClarifyPick
+from actions.clarify_pick import ActionClarifyPick, picked_place
 from actions.file_case import ActionFileCase
+from actions.record_feedback import ActionRecordFeedback
 from actions.validate_case_form import ValidateCaseForm
 from actions.validate_case_status_form import ValidateCaseStatusForm
 from bot.cases import is_valid_case_number
 from bot.store import Database
 from bot.store.cases import CaseStore
+from bot.store.models import TurnRow
+from bot.store.turns import Turn, TurnStore
 from tests.actions.conftest import bubbles, tracker
 
 
@@ -83,3 +87,42 @@ def test_filing_then_checking_the_status(action_env: Database) -> None:
     assert "已受理" in right[0]["reply"]["text"]
     assert number not in wrong[0]["reply"]["text"]
     assert "查不到" in wrong[0]["reply"]["text"]
+
+
+def test_emergency_words_reaching_faq_retrieval_get_119_110_first(action_env: Database) -> None:
+    _, sent = _run(ActionAnswerFaq(), text="樓下好像失火了一直冒煙")
+    assert [b["reply"]["kind"] for b in sent if "reply" in b] == ["emergency", "abstain"]
+    assert next(b["turn"] for b in sent if "turn" in b)["decision"] == "abstain", "retrieval still ran"
+    _, plain = _run(ActionAnswerFaq(), text="舊沙發要怎麼丟")
+    assert "emergency" not in [b["reply"]["kind"] for b in plain if "reply" in b]
+
+
+def test_a_typed_pick_names_a_place_among_the_offered_candidates(action_env: Database) -> None:
+    assert picked_place("第二個", 3) == 1
+    assert picked_place("選 3", 3) == 2
+    assert picked_place("最後一個", 2) == 1
+    assert picked_place("第三個", 2) is None
+    assert picked_place("都可以", 3) is None
+    _, sent = _run(
+        ActionClarifyPick(), text="第二個", intent="pick_suggestion", slots={"faq_candidates": ["F-1", "F-2"]}
+    )
+    assert sent[0]["reply"]["text"].startswith("每年五月繳納房屋稅。")
+    _, unclear = _run(
+        ActionClarifyPick(), text="嗯", intent="pick_suggestion", slots={"faq_candidates": ["F-1"]}
+    )
+    assert unclear[0]["reply"]["kind"] == "abstain"
+
+
+def test_typed_feedback_and_a_yes_after_an_answer_rate_that_answer(action_env: Database) -> None:
+    with action_env.session() as session:
+        turns = TurnStore(session)
+        turns.log(
+            Turn(conversation_id="p_conversation1", sender="p_conversation1", channel="line", faq_id="F-1")
+        )
+    _, sent = _run(ActionRecordFeedback(), text="不太有用", intent="feedback_bad")
+    assert "抱歉沒有幫上忙" in sent[0]["reply"]["text"]
+    with action_env.session() as session:
+        assert session.scalar(select(TurnRow.feedback).where(TurnRow.faq_id == "F-1")) == "bad"
+    _run(ActionRecordFeedback(), text="對", intent="affirm")
+    with action_env.session() as session:
+        assert session.scalar(select(TurnRow.feedback).where(TurnRow.faq_id == "F-1")) == "good"

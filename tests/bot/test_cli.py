@@ -20,6 +20,7 @@ COMMANDS = [
     ["kb"],
     ["kb", "import"],
     ["kb", "version"],
+    ["metrics", "refresh"],
 ]
 
 
@@ -196,3 +197,23 @@ def test_evaluate_scores_an_isolated_index(tmp_path: Path) -> None:
     assert not (tmp_path / "never.db").exists(), "evaluate never touches the store"
     bad = bot1999("evaluate", "--kb", str(tmp_path / "none.jsonl"), "--queries", str(queries), env=env)
     assert bad.returncode == 2
+
+
+def test_metrics_refresh_derives_the_logged_turns(tmp_path: Path) -> None:
+    from bot.store import Database
+    from bot.store.turns import Turn, TurnStore
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    database = Database(url)
+    database.migrate()
+    with database.session() as session:
+        store = TurnStore(session)
+        for conversation in ("c1", "c2"):
+            store.log(Turn(conversation_id=conversation, sender=conversation, channel="web", text="路燈壞了"))
+    database.dispose()
+    env = {"BOT1999_DATABASE_URL": url}
+    first = bot1999("metrics", "refresh", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("2 conversations, 2 turns derived")
+    again = bot1999("metrics", "refresh", env=env)
+    assert again.stdout.startswith("0 conversations"), again.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -77,7 +78,22 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "the service did not come up"
                 time.sleep(0.3)
         assert health.json()["status"] == "ok"
-        faqs = httpx.get(f"http://127.0.0.1:{port}/api/kb/faqs").json()
+        password = "a long test password"
+        subprocess.run(
+            [sys.executable, "-m", "bot", "user", "create", "ops", "--role", "staff", "--password-stdin"],
+            input=password + "\n",
+            env=env,
+            cwd=tmp_path,
+            check=True,
+            text=True,
+            capture_output=True,
+        )
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as web:  # the KB API needs a staff log-in
+            form = re.search(r'name="csrf_token" value="([^"]+)"', web.get("/console/login").text)
+            assert form is not None
+            credentials = {"username": "ops", "password": password, "csrf_token": form.group(1)}
+            assert web.post("/console/login", data=credentials).status_code == 303
+            faqs = web.get("/api/kb/faqs").json()
         assert [item["id"] for item in faqs["items"]] == ["K-1"]
         children = [
             int(pid)

@@ -6,7 +6,8 @@
  *
  * Rules this file keeps: message text goes into the page with textContent only (never HTML);
  * links open only http(s)/tel/mailto URLs; every message a citizen sends is queued in
- * sessionStorage and sent once, in order, retried with backoff while the network is down.
+ * sessionStorage and sent once, in order, retried with backoff while the network is down
+ * (each carries its own message_id, so a retry of a message that did arrive is not answered twice).
  */
 (() => {
   "use strict";
@@ -21,15 +22,17 @@
   const base = new URL(script.dataset.bot1999Endpoint || ".", scriptUrl);
   if (!base.pathname.endsWith("/")) base.pathname += "/";
   const API_URL = new URL("api/chat", base).href;
+  const UPDATES_URL = new URL("api/chat/updates", base).href;
   const CSS_URL = new URL("widget.css", scriptUrl).href;
   const FORM_URL = new URL("cases/new", base).href;
   const STORE_KEY = "bot1999:" + base.origin + base.pathname;
   const SENDER_RE = /^[A-Za-z0-9_\-:.]{1,100}$/;
-  const KINDS = ["text", "answer", "clarify", "abstain", "emergency", "notice", "handoff", "case", "feedback"];
+  const KINDS = ["text", "answer", "clarify", "abstain", "emergency", "notice", "handoff", "case", "feedback", "agent"];
   const MAX_TEXT = 1000;
   const MAX_HISTORY = 200;
   const TIMEOUT_MS = 20000;
   const MAX_DELAY_MS = 30000;
+  const POLL_IDLE_MS = 20000; // pushes (case notices, a person's words): the server says how soon to ask again
 
   const T = {
     title: "1999 智慧客服",
@@ -42,6 +45,8 @@
     log: "對話紀錄",
     me: "您說：",
     bot: "客服小幫手：",
+    agent: "客服專員：",
+    agentName: "客服專員",
     sys: "系統訊息：",
     choices: "可以點選的選項",
     links: "相關連結",
@@ -97,13 +102,14 @@
     }
 
     function freshState() {
-      return { sender: randomId("web-"), history: [], outbox: [], mode: "normal", open: false };
+      return { sender: randomId("web-"), history: [], outbox: [], mode: "normal", open: false, after: 0 };
     }
 
     function loadState() {
       try {
         const data = JSON.parse((storage && storage.getItem(STORE_KEY)) || "null");
         if (data && SENDER_RE.test(data.sender) && Array.isArray(data.history) && Array.isArray(data.outbox)) {
+          if (!Number.isSafeInteger(data.after) || data.after < 0) data.after = 0;
           return data;
         }
       } catch {
@@ -314,11 +320,12 @@
     const nodes = new Map(); // entry id -> its status element
 
     function renderEntry(entry) {
-      const who = entry.who === "me" ? "me" : entry.who === "sys" ? "sys" : "bot";
+      const who = ["me", "sys", "agent"].includes(entry.who) ? entry.who : "bot";
       const kind = KINDS.includes(entry.kind) ? entry.kind : "text";
       const item = el("div", "msg " + who + " kind-" + kind);
       const bubble = el("div", "bubble");
-      bubble.append(el("span", "sr-only", who === "me" ? T.me : who === "sys" ? T.sys : T.bot));
+      if (who === "agent") item.append(el("span", "who", T.agentName)); // a person, not the bot
+      bubble.append(el("span", "sr-only", { me: T.me, sys: T.sys, agent: T.agent }[who] || T.bot));
       bubble.append(el("span", "text", entry.text));
       item.append(bubble);
       if (who === "me") {
@@ -468,7 +475,8 @@
         const response = await fetch(API_URL, {
           method: "POST",
           headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify({ sender: state.sender, ...item.body }),
+          // the message's own id, the same on every retry: the server answers it once
+          body: JSON.stringify({ sender: state.sender, ...item.body, message_id: item.id }),
           credentials: "omit",
           signal: abort.signal,
         });
@@ -488,17 +496,63 @@
       const replies = data && Array.isArray(data.replies) ? data.replies : [];
       state.mode = data && data.mode === "degraded" ? "degraded" : "normal";
       showBanners();
-      for (const reply of replies) {
-        if (!reply || typeof reply !== "object") continue;
-        const buttons = (Array.isArray(reply.buttons) ? reply.buttons : [])
-          .filter((b) => b && typeof b.title === "string" && typeof b.payload === "string")
-          .map((b) => ({ title: b.title, payload: b.payload }));
-        const links = (Array.isArray(reply.links) ? reply.links : [])
-          .filter((l) => l && typeof l.title === "string" && typeof l.url === "string")
-          .map((l) => ({ title: l.title, url: l.url }));
-        const text = typeof reply.text === "string" ? reply.text : "";
-        addEntry({ id: randomId("r-"), who: "bot", kind: reply.kind, text, buttons, links });
+      for (const reply of replies) showReply(reply);
+      schedulePoll(500); // a person may have just been asked for, or have just joined
+    }
+
+    function showReply(reply) {
+      if (!reply || typeof reply !== "object") return;
+      const buttons = (Array.isArray(reply.buttons) ? reply.buttons : [])
+        .filter((b) => b && typeof b.title === "string" && typeof b.payload === "string")
+        .map((b) => ({ title: b.title, payload: b.payload }));
+      const links = (Array.isArray(reply.links) ? reply.links : [])
+        .filter((l) => l && typeof l.title === "string" && typeof l.url === "string")
+        .map((l) => ({ title: l.title, url: l.url }));
+      const text = typeof reply.text === "string" ? reply.text : "";
+      const who = reply.kind === "agent" ? "agent" : "bot"; // written by a person, or by the bot
+      addEntry({ id: randomId("r-"), who, kind: reply.kind, text, buttons, links });
+    }
+
+    // ---- pushes: case notices and a person's words wait on the server until fetched here
+
+    let pollTimer = 0;
+    let polling = false;
+
+    function schedulePoll(ms) {
+      clearTimeout(pollTimer);
+      pollTimer = setTimeout(poll, ms);
+    }
+
+    async function poll() {
+      if (polling) return;
+      let next = POLL_IDLE_MS;
+      const sender = state.sender;
+      if (navigator.onLine !== false) {
+        polling = true;
+        try {
+          const url = UPDATES_URL + "?sender=" + encodeURIComponent(sender) + "&after=" + state.after;
+          const response = await fetch(url, {
+            headers: { Accept: "application/json" },
+            credentials: "omit",
+            cache: "no-store",
+          });
+          const data = response.ok ? await response.json() : null;
+          if (data && state.sender === sender && Array.isArray(data.updates)) {
+            for (const update of data.updates) {
+              if (!update || !Number.isSafeInteger(update.id) || update.id <= state.after) continue;
+              state.after = update.id;
+              showReply(update.reply);
+            }
+            if (Number.isSafeInteger(data.last) && data.last > state.after) state.after = data.last;
+            save();
+            if (Number.isFinite(data.poll_ms)) next = Math.min(Math.max(data.poll_ms, 500), 60000);
+          }
+        } catch {
+          /* offline or the server is away: ask again later, nothing is lost on the server */
+        }
+        polling = false;
       }
+      schedulePoll(document.hidden ? Math.max(next, POLL_IDLE_MS) : next);
     }
 
     // ---- the case-filing helpers: location and a fresh start
@@ -566,11 +620,16 @@
     window.addEventListener("online", () => {
       attempt = 0;
       flush();
+      schedulePoll(0);
+    });
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) schedulePoll(0);
     });
     window.addEventListener("offline", () => {
       if (state.outbox.length) ui.offline.textContent = T.offline;
     });
     window.bot1999Widget.started = true;
     flush();
+    schedulePoll(0);
   }
 })();

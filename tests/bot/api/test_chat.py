@@ -15,6 +15,7 @@ from bot.app import create_app
 from bot.store import Database
 from bot.store.kb_import import import_rows
 from knowledge.importers import Parsed
+from tests.bot.console.client import login_as
 from tests.conftest import app_settings
 from tests.factories import faq
 
@@ -69,6 +70,7 @@ def test_malformed_messages_are_refused_clearly(client: TestClient) -> None:
 
 
 def test_a_published_edit_is_answered_within_two_seconds(client: TestClient) -> None:
+    login_as(client, "staff")
     current = client.get("/api/kb/faqs/F-2").json()
     edit = {"revision": current["revision"], "answer": "改為每年十一月繳納。"}
     assert client.patch("/api/kb/faqs/F-2", json=edit).status_code == 200

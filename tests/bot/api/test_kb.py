@@ -1,9 +1,11 @@
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from bot.app import create_app
-from tests.conftest import app_settings
+from bot.store.models import AuditRow
+from tests.bot.console.client import login_as
 
 NEW = {
     "id": "N-1",
@@ -15,8 +17,14 @@ NEW = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _logged_in(client: TestClient) -> None:
+    """The knowledge-base API is for logged-in staff (see tests/bot/console for who may call it)."""
+    login_as(client, "staff", "staff-1")
+
+
 def _create(client: TestClient, **fields: Any) -> dict[str, Any]:
-    response = client.post("/api/kb/faqs", json={**NEW, **fields}, headers={"X-Bot1999-Actor": "staff-1"})
+    response = client.post("/api/kb/faqs", json={**NEW, **fields})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -59,7 +67,8 @@ def test_update_needs_the_current_revision(client: TestClient) -> None:
 def test_publish_moves_the_version_and_history_tells_it_all(client: TestClient) -> None:
     _create(client)
     assert client.get("/api/kb/version").json() == {"version": 0}
-    published = client.post("/api/kb/faqs/N-1/publish", headers={"X-Bot1999-Actor": "lead"})
+    login_as(client, "staff", "lead")
+    published = client.post("/api/kb/faqs/N-1/publish")
     assert published.json()["status"] == "published"
     assert client.get("/api/kb/version").json() == {"version": 1}
     assert client.post("/api/kb/faqs/N-1/archive", params={"revision": 1}).status_code == 409
@@ -67,6 +76,15 @@ def test_publish_moves_the_version_and_history_tells_it_all(client: TestClient) 
     assert [(h["action"], h["actor"]) for h in history] == [("create", "staff-1"), ("publish", "lead")]
     assert history[1]["before"]["status"] == "draft"
     assert history[1]["after"]["status"] == "published"
+    database = client.app.state.database  # type: ignore[attr-defined]
+    with database.session() as session:
+        audit = [
+            (a.actor, a.action, a.target) for a in session.scalars(select(AuditRow).order_by(AuditRow.id))
+        ]
+    assert [row for row in audit if row[1].startswith("faq.")] == [
+        ("staff-1", "faq.create", "N-1"),
+        ("lead", "faq.publish", "N-1"),
+    ]
 
 
 def test_health_and_docs(client: TestClient) -> None:
@@ -83,9 +101,16 @@ def test_health_and_docs(client: TestClient) -> None:
     } <= set(paths)
 
 
-def test_the_kb_api_refuses_other_machines(tmp_path: Any) -> None:
-    app = create_app(app_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path))
-    with TestClient(app, client=("203.0.113.9", 40000)) as remote:
-        assert remote.get("/api/kb/faqs").status_code == 403
-        assert remote.post("/api/kb/faqs", json=NEW).status_code == 403
-        assert remote.get("/healthz").status_code == 200
+def test_the_kb_api_needs_a_staff_log_in_and_the_csrf_token(client: TestClient) -> None:
+    csrf = client.headers.pop("X-CSRF-Token")
+    assert client.post("/api/kb/faqs", json=NEW).status_code == 403  # no CSRF token
+    assert client.post("/api/kb/faqs", json=NEW, headers={"X-CSRF-Token": "forged"}).status_code == 403
+    assert client.post("/api/kb/faqs", json=NEW, headers={"X-CSRF-Token": csrf}).status_code == 201
+    client.cookies.clear()
+    anonymous = client.get("/api/kb/faqs")
+    assert (anonymous.status_code, anonymous.json()["detail"]) == (401, "please log in to the console")
+    assert client.get("/healthz").status_code == 200
+    login_as(client, "supervisor")
+    assert client.get("/api/kb/faqs").status_code == 403
+    login_as(client, "admin")
+    assert client.get("/api/kb/faqs").status_code == 200

@@ -69,3 +69,35 @@ def test_load_encoder(model_cache_root: Path, model_dir: Path) -> None:
     named = load_encoder("intfloat/multilingual-e5-small", model_cache_root)
     assert isinstance(named, SentenceTransformerEncoder)
     assert named.name == "intfloat/multilingual-e5-small"
+
+
+def test_int8_quantisation_keeps_the_vectors_close(
+    model_dir: Path, st_encoder: SentenceTransformerEncoder
+) -> None:
+    import torch
+
+    quantised = SentenceTransformerEncoder(str(model_dir), quantize="int8")
+    assert quantised.name == st_encoder.name + "-int8"  # cached apart from the float vectors
+    texts = [*TEXTS, "機車停在騎樓被開罰單可以申訴嗎", "低收入戶資格怎麼申請"]
+    vectors = quantised.encode_queries(texts)
+    _check_vectors(vectors, len(texts))
+    cosines = np.sum(vectors * st_encoder.encode_queries(texts), axis=1)
+    assert cosines.min() > 0.95
+    inner = quantised.model[0].auto_model
+    assert not any(type(layer) is torch.nn.Linear for layer in inner.modules())
+
+
+def test_an_unknown_quantisation_is_refused(model_dir: Path) -> None:
+    with pytest.raises(ValueError, match="quantize"):
+        SentenceTransformerEncoder(str(model_dir), quantize="fp4")  # type: ignore[arg-type]
+
+
+def test_one_text_goes_through_the_verified_trace_and_agrees_with_batches(model_dir: Path) -> None:
+    traced = SentenceTransformerEncoder(str(model_dir))
+    eager = SentenceTransformerEncoder(str(model_dir), trace=False)
+    texts = ["垃圾車幾點來？", "我家門口的路燈已經壞了三天，晚上很暗很危險，要去哪裡報修比較快？"]
+    one_by_one = np.concatenate([traced.encode_queries([t]) for t in texts])
+    assert traced._tracer is not None and traced._tracer[0] is not None  # the trace was made and kept
+    _check_vectors(one_by_one, 2)
+    np.testing.assert_allclose(one_by_one, eager.encode_queries(texts), atol=2e-5)
+    assert eager._tracer is None

@@ -1,0 +1,253 @@
+"""Chat latency end to end: ``POST /api/chat`` through the bot, Rasa and the action server.
+
+Starts the production stack the way operators do (``bot1999 run``: set-up with the default
+knowledge base, the action server, Rasa with its warm-up, the bot) on free ports over a
+scratch SQLite store, then:
+
+1. the first turn after start-up (``bot1999 run`` says the bot is up only once Rasa is
+   warmed up, so this turn must be answered by Rasa, not in degraded mode);
+2. ``--conversations`` citizens chatting at once, each going through scripted
+   conversations (questions with feedback, a whole case form, a status check, small talk,
+   an emergency) for ``--rounds`` rounds, one turn after another without think time.
+
+Reports per-turn latency (p50 / p95 / max), errors (HTTP failures) and degraded turns,
+against the target p95 <= 150 ms with 10 concurrent conversations and no errors.
+
+    .venv/bin/python -m bench.chat_load [--conversations 10] [--rounds 3] [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.cases import format_case_number
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_P95_MS = 150.0
+
+# Our own conversations (never the evaluation queries). A turn is ("text" | "payload", value).
+Turn = tuple[str, str]
+SCRIPTS: dict[str, list[Turn]] = {
+    "question": [
+        ("text", "你好"),
+        ("text", "大型垃圾要怎麼丟"),
+        ("payload", "/feedback_good"),
+        ("text", "垃圾車晚上幾點會來"),
+        ("text", "謝謝"),
+    ],
+    "case": [
+        ("text", "我要報修路燈"),
+        ("text", "三民區建國二路 100 號前"),
+        ("text", "整排路燈晚上都不亮"),
+        ("text", "沒有"),
+        ("text", "0912345678"),
+        ("payload", "/affirm"),
+        ("payload", "/affirm"),
+    ],
+    "status": [
+        ("text", "我想查案件進度"),
+        ("text", format_case_number(date(2026, 1, 5), 9)),
+        ("text", "678"),
+        ("text", "你是機器人嗎"),
+    ],
+    "other": [
+        ("text", "房屋稅可以用信用卡繳嗎"),
+        ("payload", "/feedback_bad"),
+        ("text", "我家隔壁失火了"),
+        ("text", "幫我推薦一支手機"),
+        ("text", "掰掰"),
+    ],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Results:
+    latencies_ms: list[float] = field(default_factory=list)
+    modes: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+async def _turn(client: httpx.AsyncClient, sender: str, turn: Turn, results: Results) -> None:
+    kind, value = turn
+    started = time.perf_counter()
+    try:
+        response = await client.post("/api/chat", json={"sender": sender, kind: value})
+    except httpx.HTTPError as error:
+        results.errors.append(f"{type(error).__name__}: {error}")
+        return
+    results.latencies_ms.append((time.perf_counter() - started) * 1000)
+    if response.status_code != 200:
+        results.errors.append(f"HTTP {response.status_code}")
+        return
+    results.modes[response.json()["mode"]] += 1
+
+
+async def _citizen(client: httpx.AsyncClient, number: int, rounds: int, results: Results) -> None:
+    names = list(SCRIPTS)
+    for round_ in range(rounds):
+        for offset in range(len(names)):  # each citizen starts with a different script
+            sender = f"bench-{number}-{round_}-{offset}-{uuid.uuid4().hex[:6]}"
+            for turn in SCRIPTS[names[(number + offset) % len(names)]]:
+                await _turn(client, sender, turn, results)
+
+
+async def load(url: str, conversations: int, rounds: int) -> tuple[Results, float]:
+    results = Results()
+    limits = httpx.Limits(max_connections=conversations + 2)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(_citizen(client, n, rounds, results) for n in range(conversations)))
+        return results, time.perf_counter() - started
+
+
+def _start(folder: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "BOT1999_SETTINGS_FILE": str(REPO / "settings.yml"),
+        "BOT1999_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        "BOT1999_SERVER__PORT": str(port),
+        "BOT1999_SERVER__LOG_LEVEL": "warning",
+        "BOT1999_RASA__URL": f"http://127.0.0.1:{free_port()}",
+        "BOT1999_RASA__ACTIONS_PORT": str(free_port()),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+    log = folder / "run.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(REPO / ".venv" / "bin" / "bot1999"), "run"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return process, f"http://127.0.0.1:{port}", log
+
+
+def _wait_up(process: subprocess.Popen[bytes], url: str, log: Path, seconds: float) -> float:
+    started = time.monotonic()
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() - started > seconds:
+            sys.exit(f"bot1999 run did not come up:\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.5)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--url", help="an already running bot (skips starting the stack)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    if not (REPO / "models" / "bot1999.tar.gz").is_file() and not args.url:
+        sys.exit("no Rasa model at models/bot1999.tar.gz: run `make train`")
+
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bot1999-bench-") as tmp:
+        process = None
+        if args.url:
+            url, startup = args.url.rstrip("/"), float("nan")
+        else:
+            process, url, log = _start(Path(tmp))
+            startup = _wait_up(process, url, log, 600)
+        try:
+            started = time.perf_counter()
+            first = httpx.post(
+                f"{url}/api/chat", json={"sender": "bench-first", "text": "大型垃圾要怎麼丟"}, timeout=60
+            )
+            first_ms = (time.perf_counter() - started) * 1000
+            first_mode = first.json()["mode"] if first.status_code == 200 else f"HTTP {first.status_code}"
+            results, wall = asyncio.run(load(url, args.conversations, args.rounds))
+        finally:
+            if process is not None:
+                _stop(process)
+    load_after = os.getloadavg()
+
+    turns = len(results.latencies_ms)
+    p95 = results.percentile(0.95)
+    degraded = results.modes.get("degraded", 0)
+    passed = first_mode == "normal" and p95 <= TARGET_P95_MS and not results.errors and not degraded
+    print(f"stack: bot1999 run (bot, Rasa, action server), default knowledge base; up in {startup:.0f} s")
+    print(f"first turn after start-up: {first_mode}, {first_ms:.0f} ms (target: normal, not degraded)")
+    print(
+        f"{args.conversations} concurrent conversations x {args.rounds} rounds of {len(SCRIPTS)} scripts: "
+        f"{turns} turns in {wall:.1f} s ({turns / wall:.1f} turns/s)"
+    )
+    if turns:
+        print(
+            f"per-turn latency: p50 {results.percentile(0.5):.0f} ms, p95 {p95:.0f} ms, "
+            f"max {max(results.latencies_ms):.0f} ms, mean {statistics.fmean(results.latencies_ms):.0f} ms "
+            f"(target p95 <= {TARGET_P95_MS:.0f} ms)"
+        )
+    print(f"errors: {len(results.errors)}; degraded turns: {degraded}; modes: {dict(results.modes)}")
+    for error in Counter(results.errors).most_common(5):
+        print(f"  {error[1]} x {error[0]}")
+    print(
+        f"load average before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, "
+        f"after {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f} on {os.cpu_count()} cores"
+    )
+    print("target met" if passed else "TARGET MISSED")
+    if args.json:
+        figures: dict[str, Any] = {
+            "first_turn": {"mode": first_mode, "ms": first_ms},
+            "turns": turns,
+            "p50_ms": results.percentile(0.5),
+            "p95_ms": p95,
+            "errors": len(results.errors),
+            "degraded": degraded,
+            "load_before": load_before,
+            "load_after": load_after,
+            "passed": passed,
+        }
+        args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    if args.check and not passed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

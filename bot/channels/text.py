@@ -1,0 +1,47 @@
+"""What LINE and Telegram share when they turn replies into chat text."""
+
+from __future__ import annotations
+
+from bot.chat.messages import MAX_TEXT_CHARS, Reply
+
+__all__ = [
+    "OTHER_CONTENT_TEXT",
+    "TOO_LONG_TEXT",
+    "WELCOME_TEXT",
+    "absolute_url",
+    "clip",
+    "reply_text",
+]
+
+WELCOME_TEXT = (
+    "您好，這裡是 1999 智慧客服。請直接輸入您的問題（例如：大型垃圾怎麼清運），"
+    "也可以傳送位置或照片來反映路燈、坑洞等問題。緊急狀況請撥 119 或 110。"
+)
+OTHER_CONTENT_TEXT = "目前只看得懂文字、位置和照片。請用文字描述您的問題，或傳送位置、照片。"
+TOO_LONG_TEXT = f"訊息太長了，請在 {MAX_TEXT_CHARS} 字以內，或分成幾則傳送。"
+
+
+def absolute_url(url: str, public_base_url: str) -> str | None:
+    """A link a phone can open: absolute URLs as they are, the bot's own pages made absolute.
+
+    None when it cannot be made absolute (no public address is configured).
+    """
+    if url.startswith(("https://", "http://", "tel:", "mailto:")):
+        return url
+    if url.startswith("/") and not url.startswith("//") and public_base_url:
+        return public_base_url.rstrip("/") + url
+    return None
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def reply_text(reply: Reply, public_base_url: str, limit: int) -> str:
+    """The bubble's text with its links written out (chat apps make URLs tappable)."""
+    lines = [reply.text] if reply.text.strip() else []
+    for link in reply.links:
+        url = absolute_url(link.url, public_base_url)
+        if url is not None:
+            lines.append(f"{link.title}：{url}")
+    return clip("\n".join(lines).strip(), limit)

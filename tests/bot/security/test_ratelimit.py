@@ -1,0 +1,152 @@
+"""The token buckets: in memory, and in a real Redis shared by two limiters (two replicas)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import pytest
+import redis
+
+from bot.security.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, make_limiter
+from bot.settings import LimitsSettings, RateLimit
+from tests.bot.security.conftest import REDIS_URL
+
+FIVE_PER_10S = RateLimit(requests=5, per_seconds=10)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(coroutine: object) -> object:
+    return asyncio.run(coroutine)  # type: ignore[arg-type]
+
+
+async def hits(limiter: RateLimiter, key: str, limit: RateLimit, count: int) -> list[bool]:
+    return [(await limiter.hit(key, limit)).allowed for _ in range(count)]
+
+
+def test_a_burst_up_to_the_limit_then_one_per_interval() -> None:
+    clock = Clock()
+    limiter = MemoryRateLimiter(clock=clock)
+
+    async def scenario() -> None:
+        assert await hits(limiter, "a", FIVE_PER_10S, 6) == [True] * 5 + [False]
+        refused = await limiter.hit("a", FIVE_PER_10S)
+        assert refused.retry_after == pytest.approx(2.0)
+        assert refused.retry_after_seconds == 2
+        assert (await limiter.hit("b", FIVE_PER_10S)).allowed, "another key has its own bucket"
+        clock.now += 2.0  # one token back
+        assert await hits(limiter, "a", FIVE_PER_10S, 2) == [True, False]
+        clock.now += 10.0  # full again, never more than the burst
+        assert await hits(limiter, "a", FIVE_PER_10S, 6) == [True] * 5 + [False]
+
+    run(scenario())
+
+
+def test_refused_requests_do_not_use_up_tokens() -> None:
+    clock = Clock()
+    limiter = MemoryRateLimiter(clock=clock)
+
+    async def scenario() -> None:
+        await hits(limiter, "a", FIVE_PER_10S, 5)
+        assert await hits(limiter, "a", FIVE_PER_10S, 50) == [False] * 50
+        clock.now += 2.0
+        assert (await limiter.hit("a", FIVE_PER_10S)).allowed
+
+    run(scenario())
+
+
+def test_memory_stays_bounded_by_forgetting_full_buckets_first() -> None:
+    clock = Clock()
+    limiter = MemoryRateLimiter(clock=clock, max_keys=100)
+
+    quick = RateLimit(requests=5, per_seconds=1)
+
+    async def scenario() -> None:
+        for n in range(100):
+            await limiter.hit(f"old-{n}", quick)
+        await hits(limiter, "busy", FIVE_PER_10S, 5)
+        clock.now += 1.0  # the one-request buckets are full again; "busy" is not
+        for n in range(300):
+            await limiter.hit(f"new-{n}", quick)
+        assert len(limiter._tat) <= 100
+        assert not (await limiter.hit("busy", FIVE_PER_10S)).allowed, "a throttled client is remembered"
+
+    run(scenario())
+
+
+def test_two_replicas_share_their_buckets_through_redis(redis_prefix: str) -> None:
+    async def scenario() -> None:
+        first = RedisRateLimiter(REDIS_URL, prefix=redis_prefix)
+        second = RedisRateLimiter(REDIS_URL, prefix=redis_prefix)
+        try:
+            allowed = [
+                (await (first, second)[n % 2].hit("chat:ip:1.2.3.4", FIVE_PER_10S)).allowed for n in range(5)
+            ]
+            assert allowed == [True] * 5
+            for limiter in (first, second):
+                refused = await limiter.hit("chat:ip:1.2.3.4", FIVE_PER_10S)
+                assert not refused.allowed
+                assert 1.0 < refused.retry_after <= 2.0
+            assert (await second.hit("chat:ip:5.6.7.8", FIVE_PER_10S)).allowed
+        finally:
+            await first.aclose()
+            await second.aclose()
+
+    run(scenario())
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        ttl = client.pttl(redis_prefix + "chat:ip:1.2.3.4")
+        assert 0 < ttl <= 10_000, "a bucket expires when it would be full again: Redis keeps no garbage"
+    finally:
+        client.close()
+
+
+def test_redis_refills_on_the_servers_clock(redis_prefix: str) -> None:
+    fast = RateLimit(requests=2, per_seconds=0.4)
+
+    async def scenario() -> None:
+        limiter = RedisRateLimiter(REDIS_URL, prefix=redis_prefix)
+        try:
+            assert await hits(limiter, "k", fast, 3) == [True, True, False]
+            await asyncio.sleep(0.25)
+            assert await hits(limiter, "k", fast, 2) == [True, False]
+        finally:
+            await limiter.aclose()
+
+    run(scenario())
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_when_redis_is_down_requests_go_through_and_the_operator_is_told(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def scenario() -> list[bool]:
+        limiter = RedisRateLimiter(f"redis://127.0.0.1:{_closed_port()}/0")
+        try:
+            return await hits(limiter, "k", RateLimit(requests=1, per_seconds=60), 3)
+        finally:
+            await limiter.aclose()
+
+    with caplog.at_level(logging.ERROR, logger="bot.security.ratelimit"):
+        assert run(scenario()) == [True, True, True]
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.security.ratelimit"]
+    assert len(messages) == 1, "one warning, not one per request"
+    assert "Redis does not answer" in messages[0]
+
+
+def test_the_settings_choose_the_backend() -> None:
+    assert isinstance(make_limiter(LimitsSettings()), MemoryRateLimiter)
+    assert isinstance(make_limiter(LimitsSettings(backend="redis")), RedisRateLimiter)

@@ -1,0 +1,239 @@
+"""The real conversation stack, started once per test session and shared by every test that needs it.
+
+- ``rasa_stack``: a SQLite store with a small knowledge base, the REAL action server
+  (``python -m rasa_sdk --actions actions``, configured through ``BOT1999_*`` like in
+  production) and the REAL Rasa server (``.venv-rasa/bin/rasa run --enable-api`` with the
+  trained model), both on free loopback ports and warmed up. Channel tests (LINE, Telegram)
+  can build their app on it: ``app_settings(stack.database_url, folder, rasa={"url": stack.rasa_url})``.
+- ``chat_url``: the FastAPI app on that stack, served by uvicorn.
+
+Without the Rasa environment or a trained model these tests skip (CI fails instead):
+``make train`` builds the model.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.app import create_app
+from bot.chat.rasa_engine import RasaWarmUp
+from bot.store import Database
+from bot.store.kb_import import import_rows
+from bot.supervisor import rasa_endpoints
+from knowledge.importers import Parsed
+from tests.conftest import REPO, _unavailable, app_settings
+from tests.e2e.live_server import serve
+from tests.factories import faq
+
+__all__ = ["RECORDS", "RasaStack", "free_port"]
+
+RASA = REPO / ".venv-rasa" / "bin" / "rasa"
+MODEL = Path(os.environ.get("BOT1999_TEST_RASA_MODEL", REPO / "models" / "bot1999.tar.gz"))
+START_SECONDS = 600.0  # Rasa loads TensorFlow and the model: a minute, several on a busy 2-core machine
+
+TAX_WAYS = "房屋稅可以臨櫃、網路或信用卡繳納，每年五月開徵。"
+RECORDS = [
+    faq(
+        "F-1",
+        question="大型垃圾要怎麼預約清運？",
+        alt_questions=["舊沙發要怎麼丟", "大型家具回收"],
+        source_url="https://www.example.gov.tw/faq/bulky-waste",
+    ),
+    faq(
+        "F-2",
+        question="房屋稅什麼時候繳？",
+        answer=TAX_WAYS,
+        alt_questions=["房屋稅期限", "房屋稅怎麼繳"],
+        agency="稅捐稽徵處",
+        category="稅務",
+        keywords=["房屋稅"],
+    ),
+    faq(
+        "F-3",
+        question="房屋稅可以刷卡嗎？",
+        answer="房屋稅可以用信用卡或網路繳納，也可以臨櫃繳納。",
+        alt_questions=["房屋稅怎麼繳"],
+        agency="稅捐稽徵處",
+        category="稅務",
+        keywords=["房屋稅"],
+    ),
+    faq(
+        "F-4",
+        question="垃圾車晚上幾點來？",
+        answer="垃圾車每天晚上七點到，週三、週日停收。",
+        alt_questions=["垃圾車時間", "垃圾車幾點到"],
+        agency="環境保護局",
+        keywords=["垃圾車"],
+    ),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(
+    what: str, ready: Callable[[], bool], process: subprocess.Popen[bytes], log: Path, seconds: float
+) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited with code {process.returncode}:\n{log.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} not ready after {seconds:.0f} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@dataclass
+class RasaProcess:
+    """The Rasa server; ``stop()`` and ``start()`` let a test take it away and bring it back."""
+
+    argv: list[str]
+    env: dict[str, str]
+    url: str
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.argv,
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _wait("Rasa", RasaWarmUp(self.url, turn_seconds=5.0), self.process, self.log, START_SECONDS)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+
+@dataclass
+class RasaStack:
+    """What a test needs to talk to the real Rasa: its URL, the action server's, and the store."""
+
+    rasa_url: str
+    actions_url: str
+    database_url: str
+    folder: Path
+    rasa: RasaProcess
+
+
+def _environment(database_url: str, folder: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("BOT1999_") or key == "BOT1999_TEST_POSTGRES_URL"
+    }
+    env.update(
+        {
+            "BOT1999_SETTINGS_FILE": "",
+            "BOT1999_DATABASE_URL": database_url,
+            "BOT1999_KNOWLEDGE__ENCODER": "hashing",
+            "BOT1999_KNOWLEDGE__MODEL_CACHE_DIR": str(folder / "models"),
+            "BOT1999_KNOWLEDGE__REFRESH_SECONDS": "0.2",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "OMP_NUM_THREADS": "1",
+        }
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
+    if not RASA.is_file():
+        _unavailable(f"no Rasa environment at {RASA.parent.parent} (make setup creates it)")
+    if not MODEL.is_file():
+        _unavailable(f"no trained Rasa model at {MODEL} (make train builds it)")
+    folder = tmp_path_factory.mktemp("conversations")
+    database_url = f"sqlite:///{folder / 'store.db'}"
+    database = Database(database_url)
+    database.migrate()
+    with database.session() as session:
+        import_rows(session, [Parsed(f"line {n}", r) for n, r in enumerate(RECORDS, 1)], actor="test")
+    database.dispose()
+    env = _environment(database_url, folder)
+
+    actions_port = free_port()
+    actions_log = folder / "actions.log"
+    with actions_log.open("wb") as out:
+        actions = subprocess.Popen(
+            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def actions_up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{actions_port}/health", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    actions_url = f"http://127.0.0.1:{actions_port}/webhook"
+    endpoints = rasa_endpoints(REPO / "endpoints.yml", actions_url, folder / "endpoints.yml")
+    rasa_port = free_port()
+    rasa = RasaProcess(
+        argv=[
+            str(RASA),
+            "run",
+            "--enable-api",
+            "--model",
+            str(MODEL),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(REPO / "credentials.yml"),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(rasa_port),
+        ],
+        env=env,
+        url=f"http://127.0.0.1:{rasa_port}",
+        log=folder / "rasa.log",
+    )
+    try:
+        _wait("the action server", actions_up, actions, actions_log, 60)
+        rasa.start()
+        yield RasaStack(rasa.url, actions_url, database_url, folder, rasa)
+    finally:
+        rasa.stop()
+        _stop(actions)
+
+
+@pytest.fixture(scope="session")
+def chat_url(rasa_stack: RasaStack) -> Iterator[str]:
+    """The real app on the stack (``…/api/chat``); a stopped Rasa is retried after 1 s."""
+    rasa = {"url": rasa_stack.rasa_url, "timeout_seconds": 10, "cool_off_seconds": 1}
+    app = create_app(app_settings(rasa_stack.database_url, rasa_stack.folder / "app", rasa=rasa))
+    with serve(app) as url:
+        yield url
