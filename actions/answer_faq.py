@@ -34,11 +34,11 @@ class ActionAnswerFaq(Action):
         ids = [c.faq_id for c in outcome.candidates]
         if outcome.decision == "answer" and outcome.answer is not None:
             send(dispatcher, answer_replies(outcome.answer))
-            send_turn(dispatcher, decision="answer", candidates=ids, faq_id=outcome.answer.id)
+            send_turn(dispatcher, tracker, decision="answer", candidates=ids, faq_id=outcome.answer.id)
         elif outcome.decision == "clarify":
             send(dispatcher, clarify_replies(outcome.candidates))
-            send_turn(dispatcher, decision="clarify", candidates=ids)
+            send_turn(dispatcher, tracker, decision="clarify", candidates=ids)
         else:
             send(dispatcher, abstain_replies())
-            send_turn(dispatcher, decision="abstain", candidates=ids)
+            send_turn(dispatcher, tracker, decision="abstain", candidates=ids)
         return [SlotSet("faq_candidates", ids), SlotSet("last_question", text)]

@@ -49,8 +49,8 @@ class ActionClarifyPick(Action):
         record = faq_index().get(str(faq_id)) if faq_id else None
         if record is None:  # withdrawn since it was offered, or no pick we can tell
             send(dispatcher, abstain_replies())
-            send_turn(dispatcher, decision="abstain")
+            send_turn(dispatcher, tracker, decision="abstain")
             return [SlotSet("faq_id", None)]
         send(dispatcher, answer_replies(record))
-        send_turn(dispatcher, decision="answer", candidates=[record.id], faq_id=record.id)
+        send_turn(dispatcher, tracker, decision="answer", candidates=[record.id], faq_id=record.id)
         return [SlotSet("faq_id", None)]

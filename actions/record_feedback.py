@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.providers import database
-from actions.replies import send
+from actions.replies import send, send_turn
 from bot.chat.messages import Button, Reply
 from bot.store.turns import TurnStore
 
@@ -38,4 +38,5 @@ class ActionRecordFeedback(Action):
                 dispatcher,
                 [Reply(text="抱歉沒有幫上忙。您可以換個說法再問，或請專人協助。", buttons=buttons)],
             )
+        send_turn(dispatcher, tracker)
         return []

@@ -133,7 +133,9 @@ def _await_ready(child: Child, stop: threading.Event) -> None:
             log.info("%s is ready (%.0f s after start)", child.name, time.monotonic() - started)
             return
         if time.monotonic() - started > child.ready_within:
-            log.warning("%s is not ready after %.0f s; starting the rest anyway", child.name, child.ready_within)
+            log.warning(
+                "%s is not ready after %.0f s; starting the rest anyway", child.name, child.ready_within
+            )
             return
         stop.wait(1.0)
 

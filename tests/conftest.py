@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 POSTGRES_ADMIN_URL = os.environ.get("BOT1999_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = bool(os.environ.get("CI"))
+pytest_plugins = ["tests.browser"]  # the one session-wide Chromium (e2e and security suites)
 
 
 def _unavailable(reason: str) -> None:

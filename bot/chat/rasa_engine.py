@@ -2,8 +2,9 @@
 
 Contract with the actions: a bubble may arrive as plain text/buttons (domain responses) or
 as ``{"custom": {"reply": Reply}}``; ``{"custom": {"turn": {...}}}`` carries what the turn
-log needs (decision, candidates, faq_id) and is not shown. The intent and its confidence
-are read from the conversation's tracker after the turn.
+log needs (decision, candidates, faq_id, and the message's intent and confidence) and is
+not shown. When no action sent the intent, it is read from the conversation's tracker
+after the turn (one more request).
 """
 
 from __future__ import annotations
@@ -81,19 +82,20 @@ class RasaEngine:
             )
             response.raise_for_status()
             messages = response.json()
-            tracker = await self.client.get(
-                f"{self.base_url}/conversations/{conversation_id}/tracker",
-                params={**self.params, "include_events": "NONE"},
-                timeout=self.timeout,
-            )
-            tracker.raise_for_status()
-            latest = tracker.json().get("latest_message") or {}
+            if not isinstance(messages, list):
+                raise EngineUnavailable("Rasa answered with something that is not a list of messages")
+            replies, turn = _to_replies([m for m in messages if isinstance(m, dict)])
+            intent: dict[str, Any] = {"name": turn.get("intent"), "confidence": turn.get("intent_confidence")}
+            if "intent" not in turn:
+                tracker = await self.client.get(
+                    f"{self.base_url}/conversations/{conversation_id}/tracker",
+                    params={**self.params, "include_events": "NONE"},
+                    timeout=self.timeout,
+                )
+                tracker.raise_for_status()
+                intent = (tracker.json().get("latest_message") or {}).get("intent") or {}
         except (httpx.HTTPError, ValueError) as error:
             raise EngineUnavailable(f"Rasa at {self.base_url}: {type(error).__name__}: {error}") from error
-        if not isinstance(messages, list):
-            raise EngineUnavailable("Rasa answered with something that is not a list of messages")
-        replies, turn = _to_replies([m for m in messages if isinstance(m, dict)])
-        intent = latest.get("intent") or {}
         return EngineTurn(
             replies=replies,
             intent=str(intent.get("name") or ""),

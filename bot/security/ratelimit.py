@@ -59,6 +59,9 @@ class RateLimiter(Protocol):
     async def aclose(self) -> None: ...
 
 
+_EPSILON_SECONDS = 1e-6
+
+
 def _interval(limit: RateLimit) -> float:
     return limit.per_seconds / limit.requests
 
@@ -76,7 +79,7 @@ class MemoryRateLimiter:
         tat = max(self._tat.get(key, now), now)
         new_tat = tat + _interval(limit)
         allow_at = new_tat - limit.per_seconds
-        if allow_at > now:
+        if allow_at - now > _EPSILON_SECONDS:  # (now + period) - period can exceed now by an ulp
             return Verdict(False, allow_at - now)
         if key not in self._tat and len(self._tat) >= self._max_keys:
             self._forget(now)
@@ -103,7 +106,7 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local new_tat = tat + tonumber(ARGV[1])
 local allow_at = new_tat - tonumber(ARGV[2])
-if allow_at > now then
+if allow_at - now > 0.001 then
   return {0, tostring(allow_at - now)}
 end
 redis.call('SET', KEYS[1], tostring(new_tat), 'PX', math.max(1, math.ceil(new_tat - now)))

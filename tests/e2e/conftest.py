@@ -7,36 +7,23 @@ request leaving 127.0.0.1 fails the test.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Request
 
 from bot.app import create_app
 from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.web import chat_page
 from knowledge.importers import Parsed
-from tests.conftest import _unavailable, app_settings
+from tests.conftest import app_settings
 from tests.e2e.live_server import closed_port, serve
 from tests.factories import faq
 
-CHROMIUM = Path(os.environ.get("BOT1999_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TAX_WAYS = "房屋稅可以臨櫃、網路或信用卡繳納，每年五月開徵。"
 RECORDS = [
     faq(
@@ -108,16 +95,6 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
     app = with_chat_pages(create_app(app_settings(database_url, folder, rasa=rasa)))
     with serve(app) as url:
         yield LiveApp(url, database_url)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        _unavailable(f"no Chromium at {CHROMIUM} (make browser installs it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -9,15 +9,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, sync_playwright
 
 from bot.app import create_app
 from bot.store import Database
 from bot.store.cases import CaseStore, NewCase
 from bot.store.kb_import import import_rows
 from knowledge.importers import Parsed
-from tests.conftest import _unavailable, app_settings
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.conftest import app_settings
 from tests.e2e.live_server import closed_port
 from tests.factories import faq
 
@@ -77,17 +75,6 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as test_client:
         yield test_client
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium under Playwright (skipped without it, except in CI)."""
-    if not CHROMIUM.is_file():
-        _unavailable(f"no Chromium at {CHROMIUM} (make browser installs it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @dataclass

@@ -150,3 +150,12 @@ def test_when_redis_is_down_requests_go_through_and_the_operator_is_told(
 def test_the_settings_choose_the_backend() -> None:
     assert isinstance(make_limiter(LimitsSettings()), MemoryRateLimiter)
     assert isinstance(make_limiter(LimitsSettings(backend="redis")), RedisRateLimiter)
+
+
+def test_a_first_request_is_never_refused_by_float_rounding() -> None:
+    """(now + period) - period can exceed now by an ulp; that must not refuse the first request."""
+    limit = RateLimit(requests=1, per_seconds=600)
+    for now in (3631.626946558053, 32630.316742207066, 262073.55512919227, 12345.678):
+        limiter = MemoryRateLimiter(clock=lambda now=now: now)
+        assert run(limiter.hit("k", limit)).allowed  # type: ignore[attr-defined]
+        assert not run(limiter.hit("k", limit)).allowed  # type: ignore[attr-defined]

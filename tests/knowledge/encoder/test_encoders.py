@@ -97,7 +97,8 @@ def test_one_text_goes_through_the_verified_trace_and_agrees_with_batches(model_
     eager = SentenceTransformerEncoder(str(model_dir), trace=False)
     texts = ["垃圾車幾點來？", "我家門口的路燈已經壞了三天，晚上很暗很危險，要去哪裡報修比較快？"]
     one_by_one = np.concatenate([traced.encode_queries([t]) for t in texts])
-    assert traced._tracer is not None and traced._tracer[0] is not None  # the trace was made and kept
+    assert traced._tracer is not None  # the trace was made
+    assert traced._tracer[0] is not None  # and kept: it agreed with the eager model
     _check_vectors(one_by_one, 2)
     np.testing.assert_allclose(one_by_one, eager.encode_queries(texts), atol=2e-5)
     assert eager._tracer is None
