@@ -20,8 +20,25 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "RASA_TELEMETRY_ENABLED": "false"}
 
 SECTIONS: list[tuple[str, list[str], bool]] = [
     (
-        "Retrieval on the default knowledge base (261 entries) with its own 273 + 22 test queries",
+        "Retrieval on the default knowledge base (261 entries) with its own 273 + 22 test queries"
+        " (shipped settings: int8 encoder)",
         [
+            ".venv/bin/bot1999",
+            "evaluate",
+            "--kb",
+            "knowledge/content",
+            "--format",
+            "jsonl",
+            "--queries",
+            "tests/data",
+        ],
+        False,
+    ),
+    (
+        "The same with the float encoder (`knowledge.quantize: none`)",
+        [
+            "env",
+            "BOT1999_KNOWLEDGE__QUANTIZE=none",
             ".venv/bin/bot1999",
             "evaluate",
             "--kb",
@@ -36,6 +53,11 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
     (
         "Retrieval on the Kaohsiung FAQ (1,427 entries) and its development set: the engine against the baselines",
         [".venv/bin/python", "-m", "bench.retrieval", "--ablations"],
+        True,
+    ),
+    (
+        "The same engine with the float encoder (`--quantize none`), without ablations",
+        [".venv/bin/python", "-m", "bench.retrieval", "--quantize", "none"],
         True,
     ),
     (

@@ -99,7 +99,9 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="empty the vector cache first (cold build)")
     parser.add_argument("--ablations", action="store_true", help="also score the engine without each part")
     parser.add_argument("--encoder", default="e5-small-offline", help="encoder spec (as knowledge.encoder)")
-    parser.add_argument("--quantize", choices=["none", "int8"], default="none")
+    parser.add_argument(
+        "--quantize", choices=["none", "int8"], default="int8", help="as knowledge.quantize (default int8)"
+    )
     parser.add_argument("--models", type=Path, default=REPO / "var" / "models", help="model cache folder")
     args = parser.parse_args()
 

@@ -38,6 +38,7 @@ class LiveIndex:
         self._template = retriever
         self._hashes: dict[str, str] = {}
         self._lock = threading.RLock()
+        self._refreshing = threading.Lock()  # one catch-up at a time: an older snapshot never lands last
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -67,7 +68,15 @@ class LiveIndex:
         log.info("FAQ index rebuilt for synonyms v%d at version %d: %s", lexicon.version, version, stats)
 
     def refresh(self) -> bool:
-        """Catch up with the store; True when the index changed."""
+        """Catch up with the store; True when the index changed.
+
+        Called every ``interval`` by the background thread, and right after a publish from the
+        console so that the replica that took the edit answers with it at once.
+        """
+        with self._refreshing:
+            return self._catch_up()
+
+    def _catch_up(self) -> bool:
         with self.database.session() as session:
             if FaqStore(session).kb_version() == self.version:
                 return False

@@ -363,6 +363,8 @@ async def failure_alternatives(request: Request, cluster_id: str, user: Staff) -
             )
         except ConflictError:
             return _cluster_page(request, user, cluster_id, filters, errors=[CONFLICT], code=409)
+        if done.published:
+            _index(request).refresh()  # this replica answers with it at once; others within a second
         live = "已上線，幾秒內生效" if done.published else "這一題尚未發布，發布後才會生效"
         message = f"已將 {len(done.added)} 個問法加入 {faq_id} 的其他問法（{live}）"
         if done.present:

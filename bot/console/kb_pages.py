@@ -237,6 +237,7 @@ async def kb_save(request: Request, faq_id: str, user: StaffUser) -> Response:
     revision = _revision(values)
 
     def run() -> Response:
+        published = False
         try:
             with _database(request).session() as session:
                 current = FaqStore(session).get(faq_id)
@@ -255,6 +256,7 @@ async def kb_save(request: Request, faq_id: str, user: StaffUser) -> Response:
                         session, faq_id, base_revision=revision, actor=user.username, record=record
                     )
                     message = f"已發布 {faq_id}，機器人幾秒內就會用新的內容回答。"
+                    published = True
                 else:
                     outcome = curation.save(session, record, base_revision=revision, actor=user.username)
                     message = {
@@ -266,6 +268,8 @@ async def kb_save(request: Request, faq_id: str, user: StaffUser) -> Response:
             return _not_found(request, user, faq_id)
         except curation.ConflictError:
             return _edit_page(request, user, faq_id, values=values, errors=[CONFLICT], code=409)
+        if published:
+            _index(request).refresh()  # this replica at once; the others within a second
         return redirect(request, f"/console/kb/faq/{quote(faq_id)}", message)
 
     return await run_in_threadpool(run)
@@ -301,6 +305,8 @@ async def _entry_action(request: Request, faq_id: str, user: ConsoleUser, action
             return _not_found(request, user, faq_id)
         except (curation.ConflictError, ValueError):
             return _edit_page(request, user, faq_id, errors=[CONFLICT], code=409)
+        if action != "discard":
+            _index(request).refresh()  # this replica at once; the others within a second
         return redirect(request, back, message)
 
     return await run_in_threadpool(run)

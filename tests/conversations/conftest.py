@@ -2,8 +2,9 @@
 
 - ``rasa_stack``: a SQLite store with a small knowledge base, the REAL action server
   (``python -m rasa_sdk --actions actions``, configured through ``BOT1999_*`` like in
-  production) and the REAL Rasa server (``.venv-rasa/bin/rasa run --enable-api`` with the
-  trained model), both on free loopback ports and warmed up. Channel tests (LINE, Telegram)
+  production) and the REAL Rasa server (``rasa run --enable-api`` with the trained model,
+  through rasa_run.py as ``bot1999 run`` starts it), both on free loopback ports and
+  warmed up. Channel tests (LINE, Telegram)
   can build their app on it: ``app_settings(stack.database_url, folder, rasa={"url": stack.rasa_url})``.
 - ``chat_url``: the FastAPI app on that stack, served by uvicorn.
 
@@ -203,7 +204,8 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
     rasa_port = free_port()
     rasa = RasaProcess(
         argv=[
-            str(RASA),
+            str(RASA.parent / "python"),
+            str(REPO / "rasa_run.py"),
             "run",
             "--enable-api",
             "--model",

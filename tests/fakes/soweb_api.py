@@ -139,6 +139,7 @@ class FakeSowebApi:
         self._lock = threading.Lock()
         self._hits: list[Hit] = []
         self._connections = 0
+        self._idle_closed = 0
         self._queued: dict[str, deque[Fault]] = {}
         self._always: dict[str, Fault] = {}
         self._random_rate = 0.0
@@ -237,6 +238,16 @@ class FakeSowebApi:
         with self._lock:
             return self._connections
 
+    @property
+    def idle_closed(self) -> int:
+        """Kept-alive connections this server closed because no request came within ``_Handler.timeout``."""
+        with self._lock:
+            return self._idle_closed
+
+    def _idle_timeout(self) -> None:
+        with self._lock:
+            self._idle_closed += 1
+
     def _new_connection(self) -> int:
         with self._lock:
             self._connections += 1
@@ -319,6 +330,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("fake soweb: " + format, *args)
+
+    def log_error(self, format: str, *args: Any) -> None:
+        # BaseHTTPRequestHandler reports an idle kept-alive connection it closes this way
+        if format.startswith("Request timed out"):
+            self.server.api._idle_timeout()
+        super().log_error(format, *args)
 
     def do_GET(self) -> None:
         api = self.server.api

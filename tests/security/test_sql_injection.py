@@ -29,7 +29,7 @@ PAYLOADS = [
     "1) OR (1=1",
     "' UNION SELECT username, password_hash, role, 1, 1 FROM app_user --",
     "'||(SELECT password_hash FROM app_user LIMIT 1)||'",
-    "1; SELECT pg_sleep(3) --",
+    "1; SELECT pg_sleep(10) --",
     "%",
     "_",
     "\\",
@@ -69,7 +69,7 @@ def test_the_knowledge_base_api_search_and_filters(client: TestClient) -> None:
         for name in ("q", "agency", "category"):
             started = time.monotonic()
             response = client.get("/api/kb/faqs", params={name: payload})
-            assert time.monotonic() - started < 2.5, f"{name}={payload!r} took long (pg_sleep ran?)"
+            assert time.monotonic() - started < 8, f"{name}={payload!r} took long (pg_sleep ran?)"
             assert_harmless(response, f"/api/kb/faqs?{name}={payload!r}")
             if response.status_code == 200:
                 assert response.json()["total"] == 0, (
@@ -129,7 +129,7 @@ def test_every_console_search_box_and_filter(client: TestClient) -> None:
             for payload in PAYLOADS:
                 started = time.monotonic()
                 response = client.get(path, params={**form.fields, name: payload})
-                assert time.monotonic() - started < 2.5, f"{path}?{name}={payload!r} took long"
+                assert time.monotonic() - started < 8, f"{path}?{name}={payload!r} took long (pg_sleep ran?)"
                 assert_harmless(response, f"{path}?{name}={payload!r}")
     assert counts(client) == before
     client.cookies.clear()

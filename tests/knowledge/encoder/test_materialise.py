@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import struct
-import time
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +48,10 @@ def test_weights_are_the_dequantised_file(model_dir: Path, e5_file: E5File) -> N
     assert weights["embeddings.word_embeddings.weight"].shape == (e5_file.header.vocab_rows, 384)
 
 
-def test_second_call_is_a_fast_no_op(model_dir: Path) -> None:
+def test_second_call_is_a_no_op(model_dir: Path) -> None:
     before = _snapshot(model_dir)
-    started = time.perf_counter()
     assert materialise(model_dir) == model_dir
-    assert time.perf_counter() - started < 3.0  # hashing the 71 MB source, nothing else
-    assert _snapshot(model_dir) == before
+    assert _snapshot(model_dir) == before  # no file rewritten or replaced (same inode, same mtime)
 
 
 def test_default_model_dir_is_under_the_cache_root(tmp_path: Path) -> None:

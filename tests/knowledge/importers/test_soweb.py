@@ -237,9 +237,12 @@ def test_the_default_rate_limit_and_politeness_hold(api: FakeSowebApi, tmp_path:
     hits = api.hits
     assert len(hits) == 10
     # measured where the requests arrive; the first one also paid for the connection, so it is left out
+    # Arrival times carry the server thread's scheduling delay; 0.1 s of it is allowed per request
+    # (seen: one arrival 0.15 s late on a loaded 2-core machine; the client's own spacing is
+    # tested exactly in test_soweb_ratelimit.py).
     times = [hit.at for hit in hits][1:]
-    assert (len(times) - 1) / (times[-1] - times[0]) <= 3.0 * 1.05
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.25
+    assert times[-1] - times[0] >= (len(times) - 1) / 3.0 - 0.2
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 1 / 3.0 - 0.1
     assert api.connections == 1  # one kept-alive connection
     assert {hit.user_agent for hit in hits} == {USER_AGENT}
     details = [hit for hit in hits if hit.key.startswith("detail:")]
@@ -407,6 +410,7 @@ def test_a_faulty_full_scrape_equals_the_source_records(shared_data: Path, tmp_p
         rows = list(scraper.scrape())
         hits = api.hits
         connections = api.connections
+        idle_closed = api.idle_closed
 
     assert [row for row in rows if isinstance(row, Rejected)] == []
     assert _records(rows) == expected
@@ -417,5 +421,7 @@ def test_a_faulty_full_scrape_equals_the_source_records(shared_data: Path, tmp_p
     assert len(hits) == 1 + len(categories) + 1 + len(entries) + len(faults)
     assert {hit.user_agent for hit in hits} == {USER_AGENT}
     assert all(hit.query.get("updFlag") == ["R"] for hit in hits if hit.key.startswith("detail:"))
-    # the connection is kept alive; only a time-out or a dropped connection costs a new one
-    assert connections <= 1 + sum(1 for f in faults if f in (Fault.SLOW, Fault.DROP))
+    # the connection is kept alive; only a time-out, a dropped connection or the server closing an
+    # idle one (the client stalled for over 2 s on a loaded machine) costs a new one
+    assert connections <= 1 + sum(1 for f in faults if f in (Fault.SLOW, Fault.DROP)) + idle_closed
+    assert idle_closed <= 5, "the client was stalled so often that keep-alive is not being tested"
