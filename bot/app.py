@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.web.allowed_origins,
             allow_methods=["GET", "POST"],
             allow_headers=["Content-Type", "Accept"],
+            expose_headers=["Retry-After"],  # the widget waits as long as a 429 says
             max_age=600,
         )
     console.install(app)

@@ -52,10 +52,18 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.channels.base import PushFailed
 from bot.channels.inbox import EventLedger, Inbox
-from bot.channels.text import OTHER_CONTENT_TEXT, TOO_LONG_TEXT, WELCOME_TEXT, clip, reply_text
+from bot.channels.text import (
+    OTHER_CONTENT_TEXT,
+    TOO_LONG_TEXT,
+    WELCOME_TEXT,
+    clip,
+    reply_text,
+    too_fast_text,
+)
 from bot.chat.messages import MAX_TEXT_CHARS, ChatResponse, Incoming, Location, Reply
 from bot.chat.service import ChatService
 from bot.media import MediaRejected, MediaStore
+from bot.security.guard import SenderThrottle
 from bot.settings import ChannelsSettings
 from bot.store import Database
 
@@ -122,8 +130,15 @@ class LineChannel:
     name = "line"
 
     def __init__(
-        self, settings: ChannelsSettings, chat: ChatService, database: Database, media: MediaStore
+        self,
+        settings: ChannelsSettings,
+        chat: ChatService,
+        database: Database,
+        media: MediaStore,
+        *,
+        throttle: SenderThrottle | None = None,
     ) -> None:
+        self.throttle = throttle  # limits.channel_per_sender, per citizen
         line = settings.line
         self.public_base_url = settings.public_base_url
         self.chat = chat
@@ -271,6 +286,11 @@ class LineChannel:
         return await _save(self.media, bytes(data))
 
     async def _turn(self, message: Incoming) -> Json | None:
+        if self.throttle is not None:
+            verdict = await self.throttle.check(self.name, message.user_id)
+            if not verdict.allowed:
+                log.info("LINE: a citizen is over limits.channel_per_sender; told to wait")
+                return _replies(Reply(text=too_fast_text(verdict.retry_after_seconds)))
         response = await self.chat.handle(message)
         if not response.replies:
             return None  # an agent holds the conversation: the bot stays silent

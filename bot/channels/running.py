@@ -46,9 +46,10 @@ async def start_channels(
     """Start LINE and Telegram as configured; put them and ``gateways`` on ``app.state``."""
     config = settings.channels
     media = MediaStore(config.media_dir, config.max_photo_bytes)
+    throttle = getattr(app.state, "sender_throttle", None)  # bot.security.install: per-citizen limit
     running = RunningChannels(Gateways())
     if config.line.enabled:
-        running.line = LineChannel(config, chat, database, media)
+        running.line = LineChannel(config, chat, database, media, throttle=throttle)
         await running.line.start()
         running._started.append(running.line)
         running.gateways.register(running.line.gateway)
@@ -56,7 +57,7 @@ async def start_channels(
     else:
         log.info("LINE channel off: no credentials (channels.line.channel_secret and channel_access_token)")
     if config.telegram.enabled:
-        running.telegram = TelegramChannel(config, chat, database, media)
+        running.telegram = TelegramChannel(config, chat, database, media, throttle=throttle)
         await running.telegram.start()
         running._started.append(running.telegram)
         running.gateways.register(running.telegram.gateway)

@@ -28,10 +28,11 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.channels.base import PushFailed
 from bot.channels.inbox import EventLedger, Inbox
-from bot.channels.text import OTHER_CONTENT_TEXT, TOO_LONG_TEXT, WELCOME_TEXT, reply_text
+from bot.channels.text import OTHER_CONTENT_TEXT, TOO_LONG_TEXT, WELCOME_TEXT, reply_text, too_fast_text
 from bot.chat.messages import MAX_TEXT_CHARS, Button, ChatResponse, Incoming, Location, Reply
 from bot.chat.service import ChatService
 from bot.media import MediaRejected, MediaStore
+from bot.security.guard import SenderThrottle
 from bot.settings import ChannelsSettings, TelegramSettings
 from bot.store import Database
 from bot.store.buttons import TOKEN_PREFIX, ButtonPayloadStore
@@ -107,8 +108,15 @@ class TelegramChannel:
     name = "telegram"
 
     def __init__(
-        self, settings: ChannelsSettings, chat: ChatService, database: Database, media: MediaStore
+        self,
+        settings: ChannelsSettings,
+        chat: ChatService,
+        database: Database,
+        media: MediaStore,
+        *,
+        throttle: SenderThrottle | None = None,
     ) -> None:
+        self.throttle = throttle  # limits.channel_per_sender, per citizen
         self.settings = settings.telegram
         self.public_base_url = settings.public_base_url
         self.chat = chat
@@ -288,6 +296,11 @@ class TelegramChannel:
         return await run_in_threadpool(self.media.save, bytes(data))
 
     async def _turn(self, chat_id: int, message: Incoming) -> Json | None:
+        if self.throttle is not None:
+            verdict = await self.throttle.check(self.name, message.user_id)
+            if not verdict.allowed:
+                log.info("Telegram: a citizen is over limits.channel_per_sender; told to wait")
+                return _replies(chat_id, Reply(text=too_fast_text(verdict.retry_after_seconds)))
         response = await self.chat.handle(message)
         if not response.replies:
             return None  # an agent holds the conversation: the bot stays silent

@@ -11,6 +11,7 @@ __all__ = [
     "absolute_url",
     "clip",
     "reply_text",
+    "too_fast_text",
 ]
 
 WELCOME_TEXT = (
@@ -19,6 +20,14 @@ WELCOME_TEXT = (
 )
 OTHER_CONTENT_TEXT = "目前只看得懂文字、位置和照片。請用文字描述您的問題，或傳送位置、照片。"
 TOO_LONG_TEXT = f"訊息太長了，請在 {MAX_TEXT_CHARS} 字以內，或分成幾則傳送。"
+
+
+def too_fast_text(retry_after_seconds: int) -> str:
+    """The answer to a message over ``limits.channel_per_sender``: it was not handled, send it again later."""
+    return (
+        f"您傳訊息的速度太快了，剛才這則沒有處理。請等 {retry_after_seconds} 秒後再傳一次。"
+        "緊急狀況請直接撥 119 或 110。"
+    )
 
 
 def absolute_url(url: str, public_base_url: str) -> str | None:

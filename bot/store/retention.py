@@ -7,7 +7,10 @@ Past ``privacy.retention_days``:
   the supervisors read is unchanged;
 - a conversation nobody has written in since, with no case moving since, forgets its channel
   address (the LINE / Telegram / web id pushes go to); the next message sets it again;
-- a handled channel event (kept to recognise redeliveries) is deleted.
+- a handled channel event (kept to recognise redeliveries) is deleted;
+- a case notification delivered or given up, and a message kept for a web widget to fetch
+  (an agent's reply, a notice), are deleted: what they said stays in the turn log (redacted)
+  and in the case's history.
 
 Past ``privacy.case_retention_days`` after it was closed or rejected, a case loses its
 contact phone and photo, and its description, place, sender and the notes on its history are
@@ -28,7 +31,16 @@ from bot.cases import CaseStatus
 from bot.privacy import redact
 from bot.settings import PrivacySettings
 from bot.store import Database
-from bot.store.models import CaseEventRow, CaseRow, ChannelEventRow, ConversationRow, TurnRow, utcnow
+from bot.store.models import (
+    CaseEventRow,
+    CaseRow,
+    ChannelEventRow,
+    ConversationRow,
+    NotificationRow,
+    TurnRow,
+    WebOutboxRow,
+    utcnow,
+)
 
 __all__ = ["PurgeReport", "cutoffs", "purge"]
 
@@ -46,6 +58,8 @@ class PurgeReport:
     channel_events: int = 0
     cases: int = 0
     case_notes: int = 0
+    notifications: int = 0
+    web_messages: int = 0
     dry_run: bool = False
 
     def summary(self) -> str:
@@ -53,7 +67,8 @@ class PurgeReport:
         return (
             f"turns before {self.turn_cutoff:%Y-%m-%d}: {self.turns} raw texts {verb} blanked "
             f"(redacted copies and counts kept); {self.conversations} channel addresses {verb} forgotten; "
-            f"{self.channel_events} handled channel events {verb} deleted; "
+            f"{self.channel_events} handled channel events, {self.notifications} sent notifications and "
+            f"{self.web_messages} web-widget messages {verb} deleted; "
             f"cases closed before {self.case_cutoff:%Y-%m-%d}: {self.cases} {verb} cleared of personal data "
             f"({self.case_notes} history notes redacted)"
         )
@@ -160,14 +175,33 @@ def purge(
     )
     idle = (ConversationRow.last_seen_at < turn_cutoff, ConversationRow.address != "", ~recent_case)
     old_event = (ChannelEventRow.handled_at.is_not(None), ChannelEventRow.handled_at < turn_cutoff)
+    sent = (
+        or_(NotificationRow.delivered_at < turn_cutoff, NotificationRow.failed_at < turn_cutoff),
+    )  # never one still waiting to go out
+    fetched = (WebOutboxRow.created_at < turn_cutoff,)
     with database.session() as session:
         conversations = _count(session, select(func.count()).select_from(ConversationRow).where(*idle))
         events = _count(session, select(func.count()).select_from(ChannelEventRow).where(*old_event))
+        notifications = _count(session, select(func.count()).select_from(NotificationRow).where(*sent))
+        web_messages = _count(session, select(func.count()).select_from(WebOutboxRow).where(*fetched))
         if not dry_run:
             for conversation in session.scalars(select(ConversationRow).where(*idle)):
                 conversation.address = ""
             session.execute(delete(ChannelEventRow).where(*old_event))
-    return PurgeReport(turn_cutoff, case_cutoff, turns, conversations, events, cases, notes, dry_run=dry_run)
+            session.execute(delete(NotificationRow).where(*sent))
+            session.execute(delete(WebOutboxRow).where(*fetched))
+    return PurgeReport(
+        turn_cutoff,
+        case_cutoff,
+        turns,
+        conversations,
+        events,
+        cases,
+        notes,
+        notifications,
+        web_messages,
+        dry_run=dry_run,
+    )
 
 
 def _count(session: Session, query: Select[int]) -> int:

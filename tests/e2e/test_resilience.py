@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -79,3 +80,32 @@ def test_an_unreachable_server_is_retried_with_backoff_across_a_reload(page: Pag
     expect(chat.mine(question)).to_have_count(1)
     expect(chat.offline_banner).to_be_hidden()
     assert _turns_with_text(live_app, question) == 1
+
+
+def test_a_rate_limited_message_waits_as_long_as_retry_after_says(page: Page, live_app: LiveApp) -> None:
+    attempts: list[float] = []
+
+    def limited_once(route: Route) -> None:
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            route.fulfill(
+                status=429,
+                headers={"Retry-After": "3", "Content-Type": "application/json"},
+                body='{"detail": "請稍後再試", "retry_after": 3}',
+            )
+        else:
+            route.continue_()
+
+    chat = ChatPage(page, live_app.url).open()
+    page.route("**/api/chat", limited_once)
+    question = "房屋稅期限"
+    before = _turns_with_text(live_app, question)
+    chat.ask(question)
+    expect(chat.offline_banner).to_contain_text("訊息傳得太快了，3 秒後會自動送出")
+    expect(chat.mine(question)).to_contain_text("尚未送出")
+    screenshot(page, "chat-rate-limited")
+    expect(chat.replies("answer")).to_contain_text(TAX_WAYS, timeout=15_000)
+    assert len(attempts) == 2, "one refusal, one retry: no retries inside the wait"
+    assert attempts[1] - attempts[0] >= 3.0, "it waited the Retry-After seconds"
+    expect(chat.offline_banner).to_be_hidden()
+    assert _turns_with_text(live_app, question) == before + 1

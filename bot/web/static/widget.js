@@ -70,6 +70,7 @@
     refused: "無法送出：訊息格式不符，請修改後再試",
     offline: "目前離線。您的訊息已保留，連線恢復後會自動送出。",
     serverDown: "暫時連不上客服系統，稍後會自動重試，訊息不會遺失。",
+    slowDown: (seconds) => `訊息傳得太快了，${seconds} 秒後會自動送出，訊息不會遺失。`,
     degraded: "目前為簡易模式：可以回答常見問題；反映問題請使用線上反映表單。",
     tooLong: "訊息太長了，請在 " + MAX_TEXT + " 字以內。",
     call119: "撥打 119",
@@ -452,9 +453,15 @@
       }
       if (result.outcome === "retry") {
         setStatus(item.id, "queued");
-        ui.offline.textContent = result.offline || navigator.onLine === false ? T.offline : T.serverDown;
-        const delay = Math.min(MAX_DELAY_MS, 1000 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
-        attempt += 1;
+        let delay = Math.min(MAX_DELAY_MS, 1000 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
+        if (result.waitSeconds) {
+          // refused by the rate limit: wait as long as the server said (Retry-After), no less
+          ui.offline.textContent = T.slowDown(result.waitSeconds);
+          delay = result.waitSeconds * 1000 + Math.random() * 500;
+        } else {
+          ui.offline.textContent = result.offline || navigator.onLine === false ? T.offline : T.serverDown;
+          attempt += 1;
+        }
         timer = setTimeout(flush, delay);
         save();
         return;
@@ -483,6 +490,16 @@
         if (response.ok) return { outcome: "ok", data: await response.json() };
         if (response.status === 400 || response.status === 413 || response.status === 422) {
           return { outcome: "refused" };
+        }
+        if (response.status === 429 || response.status === 503) {
+          let wait = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+          if (!(wait > 0)) {
+            const body = await response.json().catch(() => null); // our refusals carry retry_after too
+            wait = body && Number.isInteger(body.retry_after) ? body.retry_after : NaN;
+          }
+          if (Number.isFinite(wait) && wait > 0) {
+            return { outcome: "retry", offline: false, waitSeconds: Math.min(wait, 3600) };
+          }
         }
         return { outcome: "retry", offline: false };
       } catch {

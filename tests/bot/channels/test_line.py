@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -325,3 +326,33 @@ def test_the_channel_is_off_without_credentials(
         assert "off" in response.json()["detail"]
         assert "line" not in client.app.state.gateways.names()
     assert "LINE channel off: no credentials" in caplog.text
+
+
+def test_a_citizen_over_the_per_sender_limit_is_told_to_wait(
+    make_settings: Callable[..., Settings], line_api: FakeLineApi, database_url: str
+) -> None:
+    channels = {
+        "line": {
+            "channel_secret": SECRET,
+            "channel_access_token": TOKEN,
+            "api_base_url": line_api.api_url,
+            "data_api_base_url": line_api.data_url,
+        }
+    }
+    limited = make_settings(channels, limits={"channel_per_sender": {"requests": 2, "per_seconds": 600}})
+    other = {"type": "user", "userId": "U" + "1234567890" * 3 + "cd"}
+    with TestClient(create_app(limited)) as client:
+        for n in range(3):
+            post(client, text(line_api.issue_reply_token(), "房屋稅期限"))
+            wait_until(lambda n=n: len(line_api.replies) == n + 1, what=f"reply {n + 1}")
+        post(client, text(line_api.issue_reply_token(), "房屋稅期限", source=other))
+        wait_until(lambda: len(line_api.replies) == 4, what="another citizen's answer")
+    (refused,) = line_api.replies[2].texts
+    wait = re.fullmatch(
+        r"您傳訊息的速度太快了，剛才這則沒有處理。請等 (\d+) 秒後再傳一次。緊急狀況請直接撥 119 或 110。",
+        refused,
+    )
+    assert wait is not None, refused
+    assert 1 <= int(wait.group(1)) <= 300  # 2 per 600 s: the next one is allowed after 300 s at most
+    assert any("每年五月" in t for t in line_api.replies[3].texts)  # the limit is per citizen
+    assert len(turns(database_url, "line")) == 3  # the first citizen's two turns and the other's one

@@ -382,3 +382,22 @@ def test_the_supervisor_starts_the_poller_only_in_polling_mode() -> None:
     assert poller.argv[-2:] == ["bot", "telegram-poll"]
     assert "telegram" not in names(bot_token=BOT_TOKEN, mode="webhook")
     assert "telegram" not in names(mode="polling")  # no token: the channel is off
+
+
+def test_a_citizen_over_the_per_sender_limit_is_told_to_wait(
+    make_settings: Callable[..., Settings], telegram_api: FakeTelegramApi, database_url: str
+) -> None:
+    limited = make_settings(
+        telegram_channel(telegram_api), limits={"channel_per_sender": {"requests": 1, "per_seconds": 600}}
+    )
+    with TestClient(create_app(limited)) as client:
+        post(client, text_update(300, CHAT, "房屋稅期限"))
+        wait_until(lambda: any("每年五月" in m.text for m in telegram_api.sent), what="the answer")
+        answered = len(telegram_api.sent)
+        post(client, text_update(301, CHAT, "房屋稅期限"))
+        wait_until(lambda: len(telegram_api.sent) == answered + 1, what="the refusal")
+    refused = telegram_api.sent[-1]
+    assert refused.chat_id == CHAT
+    assert refused.text.startswith("您傳訊息的速度太快了，剛才這則沒有處理。請等 ")
+    assert "119 或 110" in refused.text
+    assert len(turns(database_url, "telegram")) == 1

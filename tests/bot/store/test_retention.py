@@ -15,7 +15,16 @@ from bot.settings import PrivacySettings
 from bot.store import Database
 from bot.store.cases import CaseStore, NewCase
 from bot.store.conversations import ChannelEventStore, ConversationStore
-from bot.store.models import CaseEventRow, CaseRow, ChannelEventRow, ConversationRow, TurnRow, utcnow
+from bot.store.models import (
+    CaseEventRow,
+    CaseRow,
+    ChannelEventRow,
+    ConversationRow,
+    NotificationRow,
+    TurnRow,
+    WebOutboxRow,
+    utcnow,
+)
 from bot.store.retention import cutoffs, purge
 from bot.store.turns import Turn, TurnStore
 
@@ -85,6 +94,23 @@ def seed(database: Database) -> dict[str, str]:
         for row in session.scalars(select(ChannelEventRow)):
             if row.event_id == "old":
                 row.handled_at = OLD
+
+        def notice(name: str, **times: datetime | None) -> NotificationRow:
+            reply = {"kind": "notice", "text": f"{name}：案件已結案，聯絡電話 0912345678"}
+            return NotificationRow(
+                conversation_id="p_old", kind="closed", replies=[reply], created_at=OLD, **times
+            )
+
+        session.add_all(
+            [
+                notice("old delivered", delivered_at=OLD),
+                notice("old given up", failed_at=OLD),
+                notice("old still waiting"),  # never deleted before it went out
+                notice("recent delivered", delivered_at=RECENT),
+                WebOutboxRow(address="w-1", reply={"kind": "agent", "text": "我是專員"}, created_at=OLD),
+                WebOutboxRow(address="w-1", reply={"kind": "agent", "text": "請稍候"}, created_at=RECENT),
+            ]
+        )
         return {"old_closed": old_closed.number, "old_open": old_open.number, "recent": recent_closed.number}
 
 
@@ -132,9 +158,23 @@ def test_purge_blanks_old_personal_data_and_keeps_every_count(database: Database
         )
         events = set(session.scalars(select(ChannelEventRow.event_id)))
         assert events == {"new", "open"}
+        left = sorted(
+            r["text"].split("：")[0] for n in session.scalars(select(NotificationRow)) for r in n.replies
+        )
+        assert left == ["old still waiting", "recent delivered"]
+        assert [r.reply["text"] for r in session.scalars(select(WebOutboxRow))] == ["請稍候"]
+    assert (report.notifications, report.web_messages) == (2, 1)
 
     again = purge(database, turn_cutoff, case_cutoff)
-    assert (again.turns, again.conversations, again.channel_events, again.cases, again.case_notes) == (0,) * 5
+    assert (
+        again.turns,
+        again.conversations,
+        again.channel_events,
+        again.cases,
+        again.case_notes,
+        again.notifications,
+        again.web_messages,
+    ) == (0,) * 7
 
 
 def test_a_dry_run_counts_and_changes_nothing(database: Database) -> None:
