@@ -18,36 +18,27 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "RASA_TELEMETRY_ENABLED": "false"}
 
+EVALUATE_CONTENT = [
+    ".venv/bin/bot1999",
+    "evaluate",
+    "--kb",
+    "knowledge/content",
+    "--format",
+    "jsonl",
+    "--queries",
+    "tests/data",
+]
+
 SECTIONS: list[tuple[str, list[str], bool]] = [
     (
         "Retrieval on the default knowledge base (261 entries) with its own 273 + 22 test queries"
         " (shipped settings: int8 encoder)",
-        [
-            ".venv/bin/bot1999",
-            "evaluate",
-            "--kb",
-            "knowledge/content",
-            "--format",
-            "jsonl",
-            "--queries",
-            "tests/data",
-        ],
+        EVALUATE_CONTENT,
         False,
     ),
     (
         "The same with the float encoder (`knowledge.quantize: none`)",
-        [
-            "env",
-            "BOT1999_KNOWLEDGE__QUANTIZE=none",
-            ".venv/bin/bot1999",
-            "evaluate",
-            "--kb",
-            "knowledge/content",
-            "--format",
-            "jsonl",
-            "--queries",
-            "tests/data",
-        ],
+        ["env", "BOT1999_KNOWLEDGE__QUANTIZE=none", *EVALUATE_CONTENT],
         False,
     ),
     (

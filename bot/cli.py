@@ -202,7 +202,9 @@ def kb_import(
 @kb_app.command("scrape")
 def kb_scrape(
     source: Annotated[str, typer.Argument(help="Which FAQ service: kaohsiung.")],
-    base_url: Annotated[str, typer.Option(help="The API's base URL.")] = "https://soweb.kcg.gov.tw",
+    base_url: Annotated[
+        str | None, typer.Option(help="The API's base URL (default: the city's public site).")
+    ] = None,
     state_dir: Annotated[Path, typer.Option(help="Where an interrupted run is resumed from.")] = Path(
         "var/scrape/kaohsiung"
     ),
@@ -212,11 +214,12 @@ def kb_scrape(
 ) -> None:
     """Scrape the city's FAQ web API politely and import it (resumes an interrupted run)."""
     from bot.services import scrape_kaohsiung
+    from knowledge.importers.soweb import SOWEB_SITE
 
     if source != "kaohsiung":
         raise _fail(f"unknown FAQ service {source!r}; known: kaohsiung")
     outcome = scrape_kaohsiung(
-        _settings(), base_url=base_url, state_dir=state_dir, rate=rate, fresh=fresh, actor=actor
+        _settings(), base_url=base_url or SOWEB_SITE, state_dir=state_dir, rate=rate, fresh=fresh, actor=actor
     )
     for rejected in outcome.report.rejected:
         typer.echo(f"rejected {rejected.where}: {rejected.reason}")

@@ -175,21 +175,20 @@ def purge(
     )
     idle = (ConversationRow.last_seen_at < turn_cutoff, ConversationRow.address != "", ~recent_case)
     old_event = (ChannelEventRow.handled_at.is_not(None), ChannelEventRow.handled_at < turn_cutoff)
-    sent = (
-        or_(NotificationRow.delivered_at < turn_cutoff, NotificationRow.failed_at < turn_cutoff),
-    )  # never one still waiting to go out
-    fetched = (WebOutboxRow.created_at < turn_cutoff,)
+    # never a notification still waiting to go out
+    sent = or_(NotificationRow.delivered_at < turn_cutoff, NotificationRow.failed_at < turn_cutoff)
+    fetched = WebOutboxRow.created_at < turn_cutoff
     with database.session() as session:
         conversations = _count(session, select(func.count()).select_from(ConversationRow).where(*idle))
         events = _count(session, select(func.count()).select_from(ChannelEventRow).where(*old_event))
-        notifications = _count(session, select(func.count()).select_from(NotificationRow).where(*sent))
-        web_messages = _count(session, select(func.count()).select_from(WebOutboxRow).where(*fetched))
+        notifications = _count(session, select(func.count()).select_from(NotificationRow).where(sent))
+        web_messages = _count(session, select(func.count()).select_from(WebOutboxRow).where(fetched))
         if not dry_run:
             for conversation in session.scalars(select(ConversationRow).where(*idle)):
                 conversation.address = ""
             session.execute(delete(ChannelEventRow).where(*old_event))
-            session.execute(delete(NotificationRow).where(*sent))
-            session.execute(delete(WebOutboxRow).where(*fetched))
+            session.execute(delete(NotificationRow).where(sent))
+            session.execute(delete(WebOutboxRow).where(fetched))
     return PurgeReport(
         turn_cutoff,
         case_cutoff,

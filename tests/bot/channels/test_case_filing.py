@@ -23,7 +23,7 @@ from bot.settings import Settings
 from bot.store import Database
 from bot.store.cases import CaseStore
 from tests.bot.channels.conftest import JPEG
-from tests.bot.channels.test_line import SECRET, TOKEN, USER, event, post, postback, text
+from tests.bot.channels.test_line import TOKEN, USER, event, line_channel, post, postback, text
 from tests.bot.channels.test_telegram import BOT_TOKEN, CHAT
 from tests.bot.channels.test_telegram import SECRET as TG_SECRET
 from tests.conftest import app_settings
@@ -72,15 +72,7 @@ def test_a_case_filed_over_line_with_a_shared_location_and_a_photo(
     line_api: FakeLineApi,
     tmp_path: Path,
 ) -> None:
-    channels = {
-        "line": {
-            "channel_secret": SECRET,
-            "channel_access_token": TOKEN,
-            "api_base_url": line_api.api_url,
-            "data_api_base_url": line_api.data_url,
-        }
-    }
-    settings = _settings(rasa_stack, tmp_path, channels)
+    settings = _settings(rasa_stack, tmp_path, {"line": line_channel(line_api)})
     line_api.add_content("910001", JPEG)
     with TestClient(create_app(settings)) as client:
         steps: list[tuple[dict[str, Any], str]] = []

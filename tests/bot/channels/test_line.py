@@ -37,16 +37,21 @@ def line_api() -> Iterator[FakeLineApi]:
         yield api
 
 
+def line_channel(api: FakeLineApi) -> dict[str, Any]:
+    """The ``channels.line`` settings that point the SDK at the loopback LINE API."""
+    return {
+        "channel_secret": SECRET,
+        "channel_access_token": TOKEN,
+        "api_base_url": api.api_url,
+        "data_api_base_url": api.data_url,
+    }
+
+
 @pytest.fixture
 def line_settings(make_settings: Callable[..., Settings], line_api: FakeLineApi) -> Settings:
     return make_settings(
         {
-            "line": {
-                "channel_secret": SECRET,
-                "channel_access_token": TOKEN,
-                "api_base_url": line_api.api_url,
-                "data_api_base_url": line_api.data_url,
-            },
+            "line": line_channel(line_api),
             "public_base_url": "https://bot.example.tw",
             "max_photo_bytes": 50_000,
         }
@@ -331,15 +336,9 @@ def test_the_channel_is_off_without_credentials(
 def test_a_citizen_over_the_per_sender_limit_is_told_to_wait(
     make_settings: Callable[..., Settings], line_api: FakeLineApi, database_url: str
 ) -> None:
-    channels = {
-        "line": {
-            "channel_secret": SECRET,
-            "channel_access_token": TOKEN,
-            "api_base_url": line_api.api_url,
-            "data_api_base_url": line_api.data_url,
-        }
-    }
-    limited = make_settings(channels, limits={"channel_per_sender": {"requests": 2, "per_seconds": 600}})
+    limited = make_settings(
+        {"line": line_channel(line_api)}, limits={"channel_per_sender": {"requests": 2, "per_seconds": 600}}
+    )
     other = {"type": "user", "userId": "U" + "1234567890" * 3 + "cd"}
     with TestClient(create_app(limited)) as client:
         for n in range(3):

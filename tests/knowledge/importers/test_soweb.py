@@ -13,6 +13,7 @@ from knowledge.faq import FaqRecord
 from knowledge.importers import Parsed, Rejected, Row, to_record
 from knowledge.importers.jsonl import read_jsonl
 from knowledge.importers.soweb import (
+    SOWEB_SITE,
     USER_AGENT,
     RateLimiter,
     ScrapeProgress,
@@ -149,7 +150,7 @@ def test_soweb_record_dict_is_the_shared_mapping() -> None:
         "answer": "答",
         "agency": "某局",
         "category": "",
-        "source_url": "https://soweb.kcg.gov.tw/#/faqdetail/397007000Q/1",
+        "source_url": f"{SOWEB_SITE}/#/faqdetail/397007000Q/1",
         "post_date": "20110112",
         "revise_date": "",
     }
