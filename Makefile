@@ -18,7 +18,7 @@ RASA_MODEL := models/bot1999.tar.gz
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup run serve train test bench lint typecheck format clean browser test-browser rasa-test audit
+.PHONY: help setup run run-cluster serve train test bench loadtest faulttest lint typecheck format clean browser test-browser rasa-test audit
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ setup: $(VENV)/.installed $(RASA_MODEL) ## Create the environments, the database
 run: $(VENV)/.installed $(RASA_MODEL) ## Set up and run the bot on http://127.0.0.1:8000 until Ctrl-C
 	exec $(VENV)/bin/bot1999 run
 
+run-cluster: $(VENV)/.installed $(RASA_MODEL) ## Run 2 replicas of actions, Rasa and the bot behind a balancer on :8000 (PostgreSQL + Redis) until Ctrl-C
+	exec $(VENV)/bin/bot1999 run-cluster
+
 serve: $(VENV)/.installed ## Run only the HTTP service (no set-up), for development
 	exec $(VENV)/bin/bot1999 serve
 
@@ -100,6 +103,14 @@ audit: $(VENV)/.installed ## Audit the installed packages for known vulnerabilit
 
 bench: $(VENV)/.installed ## Run the benchmarks and write docs/benchmarks.md (needs ../shared/data for the city figures)
 	$(VENV)/bin/python -m bench.report
+
+loadtest: $(VENV)/.installed $(RASA_MODEL) ## Load-test a cluster for 5 minutes (starts one) and write the figures into docs/benchmarks.md; LOADTEST_ARGS="--seconds 60 --rate 30 …" only prints; needs ../shared/data
+	@if [ -n "$(LOADTEST_ARGS)" ]; then $(VENV)/bin/python -m bench.loadtest $(LOADTEST_ARGS); \
+	else $(VENV)/bin/python -m bench.report --only bench.loadtest; fi
+
+faulttest: $(VENV)/.installed $(RASA_MODEL) ## Kill -9 replicas, restart PostgreSQL, stop Redis under load (private PostgreSQL + Redis) and write the report into docs/benchmarks.md; FAULTTEST_ARGS=… only prints
+	@if [ -n "$(FAULTTEST_ARGS)" ]; then $(VENV)/bin/python -m bench.faults $(FAULTTEST_ARGS); \
+	else $(VENV)/bin/python -m bench.report --only bench.faults; fi
 
 clean: ## Remove the environments, caches and the local database (keeps nothing under var/)
 	rm -rf $(VENV) $(RASA_VENV) var .mypy_cache .pytest_cache .ruff_cache

@@ -97,6 +97,12 @@ class ValidateCaseForm(FormValidationAction):
             )
             return {"phone": None}
 
+    def validate_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Slots:
+        """同意 / 不同意 (the buttons, or words meaning yes or no); anything else asks again."""
+        return {"consent": value if isinstance(value, bool) else None}
+
     def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Slots:

@@ -188,11 +188,13 @@ def _wait_up(process: subprocess.Popen[bytes], url: str, log: Path, seconds: flo
         time.sleep(0.5)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Ctrl-C to a supervisor started in its own session (it stops its children); SIGKILL to
+    the whole group if it has not exited within ``timeout`` seconds."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGINT)
         try:
-            process.wait(timeout=60)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
@@ -231,7 +233,7 @@ def main() -> None:
             stress, stress_wall = asyncio.run(load(url, args.conversations, 1, (0.0, 0.0)))
         finally:
             if process is not None:
-                _stop(process)
+                stop_process_group(process)
     load_after = os.getloadavg()
 
     turns = len(results.latencies_ms)

@@ -2,10 +2,15 @@
 
 Each section is the verbatim output of one command, run here, in this order, in one go, so
 the figures of a section are comparable with each other (same machine, same load).
+
+``python -m bench.report --only WORD`` runs only the sections whose command contains WORD
+(e.g. ``bench.loadtest``) and replaces them in docs/benchmarks.md, each marked with the
+time and load of its own run (``make loadtest`` does this).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import subprocess
@@ -74,6 +79,17 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         [".venv/bin/python", "-m", "bench.dashboard"],
         False,
     ),
+    # Scale-out: bot1999 run-cluster (2 replicas each on this machine) under realistic load.
+    (
+        "Load test: bot1999 run-cluster (2 replicas each of bot, Rasa, action server) for 5 minutes",
+        [".venv/bin/python", "-m", "bench.loadtest", "--seconds", "300"],
+        True,
+    ),
+    (
+        "Faults under load: kill -9 of a bot, a Rasa and an action server, PostgreSQL restarted, Redis stopped",
+        [".venv/bin/python", "-m", "bench.faults"],
+        True,
+    ),
 ]
 
 
@@ -85,25 +101,59 @@ def _run(argv: list[str]) -> str:
     return f"{body}\n\n(exit {result.returncode}, {took:.0f} s wall)"
 
 
-def main() -> None:
+def _section(title: str, argv: list[str], needs_shared: bool) -> list[str]:
+    lines = [f"## {title}", "", f"`{' '.join(argv)}`", ""]
+    if needs_shared and not SHARED.is_dir():
+        return [*lines, f"(skipped: no {SHARED})", ""]
+    print(f"running: {' '.join(argv)}", file=sys.stderr)
+    return [*lines, "```", _run(argv), "```", ""]
+
+
+def _when() -> str:
     load = os.getloadavg()
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} cores,"
+        f" load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}"
+    )
+
+
+def rerun(word: str, path: Path) -> None:
+    """Replace the sections whose command contains ``word`` in an existing report."""
+    chosen = [section for section in SECTIONS if any(word in part for part in section[1])]
+    if not chosen:
+        sys.exit(f"no benchmark command contains {word!r}")
+    text = path.read_text(encoding="utf-8") if path.is_file() else "# Benchmarks\n"
+    head, *parts = text.split("\n## ")
+    sections = {part.split("\n", 1)[0]: "## " + part for part in parts}
+    for title, argv, needs_shared in chosen:
+        when = _when()
+        body = _section(title, argv, needs_shared)
+        body.insert(2, f"(this section alone, run {when})")
+        body.insert(3, "")
+        sections[title] = "\n".join(body)
+    path.write_text("\n".join([head.rstrip("\n"), "", *sections.values()]), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--only", metavar="WORD", help="rerun only the sections whose command contains WORD")
+    args = parser.parse_args()
+    report = REPO / "docs" / "benchmarks.md"
+    if args.only:
+        rerun(args.only, report)
+        print(f"updated {report}", file=sys.stderr)
+        return
     lines = [
         "# Benchmarks",
         "",
         "Written by `make bench` (`bench/report.py`); every section gives the command that produced it.",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} cores,"
-        f" load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, OMP_NUM_THREADS=1.",
+        f"Run {_when()}, OMP_NUM_THREADS=1.",
         "Latency figures are only comparable within one run; a loaded machine inflates them.",
         "",
     ]
-    for title, argv, needs_shared in SECTIONS:
-        lines += [f"## {title}", "", f"`{' '.join(argv)}`", ""]
-        if needs_shared and not SHARED.is_dir():
-            lines += [f"(skipped: no {SHARED})", ""]
-            continue
-        print(f"running: {' '.join(argv)}", file=sys.stderr)
-        lines += ["```", _run(argv), "```", ""]
-    (REPO / "docs" / "benchmarks.md").write_text("\n".join(lines), encoding="utf-8")
+    for section in SECTIONS:
+        lines += _section(*section)
+    report.write_text("\n".join(lines), encoding="utf-8")
     print("wrote docs/benchmarks.md", file=sys.stderr)
 
 

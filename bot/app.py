@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from bot import console, security
-from bot.api import chat, chat_updates, health, kb, open311
+from bot.api import chat, chat_updates, health, kb, open311, unavailable
 from bot.channels import line, telegram
 from bot.channels.running import start_channels
 from bot.chat.breaker import Breaker
@@ -89,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telegram.router,
     ):
         app.include_router(router)
+    unavailable.install(app)  # 503 "try again" while the database is away, not 500
     security.install(app, settings)  # size and rate limits, security headers (inside CORS: refusals get it)
     if settings.web.allowed_origins:  # other sites that embed the widget call /api/chat
         app.add_middleware(

@@ -52,8 +52,9 @@ def _main(
     from bot.privacy import install_log_redaction
 
     install_log_redaction()  # no personal data in any log line
-    if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if not verbose:  # a line per migration step, per outgoing HTTP request (each chat turn asks Rasa)
+        for chatty in ("alembic", "httpx", "httpcore"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @app.command()
@@ -93,6 +94,24 @@ def run() -> None:
     settings = _settings()
     setup()
     raise typer.Exit(run_all(settings))
+
+
+@app.command("run-cluster")
+def run_cluster() -> None:
+    """Run cluster.replicas of the action server, Rasa and the bot behind a load balancer on this
+    machine, sharing PostgreSQL (cluster.database_url) and Redis, until Ctrl-C (`make run-cluster`)."""
+    from psycopg import OperationalError
+
+    from bot.cluster.run import prepare
+    from bot.cluster.run import run_cluster as run_all_replicas
+
+    settings = _settings()
+    try:
+        for line in prepare(settings):
+            typer.echo(line)
+    except OperationalError as error:
+        raise _fail(f"PostgreSQL for the cluster (cluster.database_url) does not answer: {error}") from None
+    raise typer.Exit(run_all_replicas(settings))
 
 
 @metrics_app.command("refresh")

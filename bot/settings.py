@@ -101,11 +101,18 @@ _AGENT_HOURS = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:(?:[01]\d|2[0-3]):[0-5
 
 
 class HandoffSettings(BaseModel):
-    """Talking to a person: when agents answer, and how pushes (case notices, agents' words) go out."""
+    """Talking to a person: when agents answer, and how pushes (case notices, agents' words) go out.
+
+    ``presence`` says where agents' heartbeats are kept: ``sql`` (the database; one replica or a
+    few) or ``redis`` (``presence_redis_url``, keys under ``presence_prefix``; shared by replicas).
+    """
 
     agent_hours: str = "08:00-22:00"
     timezone: str = "Asia/Taipei"
     presence_seconds: float = Field(default=90.0, ge=10, le=3600)
+    presence: Literal["sql", "redis"] = "sql"
+    presence_redis_url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+    presence_prefix: str = Field(default="bot1999:presence:", min_length=1, max_length=100)
     queue_timeout_seconds: float = Field(default=300.0, ge=10, le=86400)
     delivery_poll_seconds: float = Field(default=2.0, gt=0, le=60)
     retry_base_seconds: float = Field(default=5.0, gt=0, le=3600)
@@ -272,6 +279,48 @@ class LearningSettings(BaseModel):
     cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
+class ClusterSettings(BaseModel):
+    """``bot1999 run-cluster``: ``replicas`` of the action server, Rasa and the bot on this machine
+    behind a load balancer on ``balancer_port``, sharing the PostgreSQL ``database_url`` (stores
+    and Rasa's tracker store) and the Redis of ``limits.redis_url`` (rate limits, Rasa's lock
+    store). Replica ``i`` (0-based) listens on ``bot_port + i``, ``rasa_port + i``, ``actions_port + i``.
+    """
+
+    replicas: int = Field(default=2, ge=1, le=8)
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/bot1999_cluster")
+    balancer_host: str = "127.0.0.1"
+    balancer_port: int = Field(default=8000, ge=1, le=65535)
+    bot_port: int = Field(default=8001, ge=1, le=65527)
+    rasa_port: int = Field(default=5006, ge=1, le=65527)
+    actions_port: int = Field(default=5056, ge=1, le=65527)
+    health_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    lock_store_prefix: str = Field(default="bot1999", pattern=r"^[A-Za-z0-9]{1,40}$")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError("replicas share PostgreSQL: must start with postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> ClusterSettings:
+        ranges = {
+            "balancer_port": range(self.balancer_port, self.balancer_port + 1),
+            "bot_port": range(self.bot_port, self.bot_port + self.replicas),
+            "rasa_port": range(self.rasa_port, self.rasa_port + self.replicas),
+            "actions_port": range(self.actions_port, self.actions_port + self.replicas),
+        }
+        names = list(ranges)
+        for n, first in enumerate(names):
+            for second in names[n + 1 :]:
+                if set(ranges[first]) & set(ranges[second]):
+                    raise ValueError(
+                        f"{first} and {second} overlap with {self.replicas} replicas (replica i uses port + i)"
+                    )
+        return self
+
+
 class Settings(BaseSettings):
     """Application settings. Secrets are ``SecretStr`` and never printed."""
 
@@ -296,6 +345,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = LimitsSettings()
     security: SecuritySettings = SecuritySettings()
     learning: LearningSettings = LearningSettings()
+    cluster: ClusterSettings = ClusterSettings()
 
     @field_validator("database_url")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bench.private_services import PG_BIN, PrivatePostgres, free_port
 from bot.settings import Settings, load_settings
 from bot.store import Database
 from bot.store.models import Base
@@ -51,6 +53,16 @@ def postgres_url() -> Iterator[str]:
             yield f"{base}/{name}"
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A PostgreSQL server of the test's own, for tests that stop or restart it (never the
+    shared one); its data folder is removed afterwards."""
+    if not (PG_BIN / "initdb").exists() or (os.geteuid() == 0 and shutil.which("runuser") is None):
+        _unavailable(f"no PostgreSQL server programs at {PG_BIN} to start a private server")
+    with PrivatePostgres(free_port(5100, 5199)) as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

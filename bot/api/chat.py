@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from bot.api.deps import DatabaseDep
 from bot.channels.inbox import EventLedger
 from bot.chat.messages import ChatRequest, ChatResponse, Incoming
-from bot.chat.service import ChatService
+from bot.chat.service import LOG_RETRY_SECONDS, ChatService
+from bot.settings import Settings
 
 __all__ = ["router"]
 
@@ -20,6 +21,14 @@ router = APIRouter(prefix="/api", tags=["chat"])
 def _service(request: Request) -> ChatService:
     service: ChatService = request.app.state.chat
     return service
+
+
+def lease_seconds(settings: Settings) -> float:
+    """How long a message being answered is kept from a retry: longer than a turn can take
+    (Rasa's answer and tracker, each within ``rasa.timeout_seconds``, and the turn log's retries
+    while the database is away), short enough that when a replica dies mid-answer the widget's
+    retry (answered 409 meanwhile) is taken up by another replica within seconds."""
+    return 2 * settings.rasa.timeout_seconds + LOG_RETRY_SECONDS + 5.0
 
 
 def web_event_id(sender: str, message_id: str) -> str:
@@ -32,7 +41,10 @@ def web_event_id(sender: str, message_id: str) -> str:
     responses={409: {"description": "the same message_id is still being answered: send it again shortly"}},
 )
 async def chat(
-    body: ChatRequest, service: Annotated[ChatService, Depends(_service)], database: DatabaseDep
+    body: ChatRequest,
+    request: Request,
+    service: Annotated[ChatService, Depends(_service)],
+    database: DatabaseDep,
 ) -> ChatResponse:
     """Send one message (text, a button's payload, or a location); get the bot's replies.
 
@@ -49,7 +61,7 @@ async def chat(
     )
     if body.message_id is None:
         return await service.handle(message)
-    ledger = EventLedger(database, "web")
+    ledger = EventLedger(database, "web", lease_seconds=lease_seconds(request.app.state.settings))
     event_id = web_event_id(body.sender, body.message_id)
     if not await ledger.accept(event_id):
         _, saved, _ = await ledger.state(event_id)
@@ -57,10 +69,8 @@ async def chat(
             return ChatResponse.model_validate(saved)
         if not await ledger.claim(event_id):  # the first request is still being answered
             raise HTTPException(status.HTTP_409_CONFLICT, "這則訊息正在處理中，請稍候再送一次。")
-    try:
-        response = await service.handle(message)
+    try:  # handled in the same transaction as the turn log (a retry then gets this answer)
+        return await service.handle(message, event=("web", event_id))
     except Exception:
         await ledger.release(event_id)  # not answered: a retry takes the turn
         raise
-    await ledger.finish(event_id, response.model_dump(mode="json"))
-    return response

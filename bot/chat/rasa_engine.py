@@ -3,8 +3,9 @@
 Contract with the actions: a bubble may arrive as plain text/buttons (domain responses) or
 as ``{"custom": {"reply": Reply}}``; ``{"custom": {"turn": {...}}}`` carries what the turn
 log needs (decision, candidates, faq_id, and the message's intent and confidence) and is
-not shown. When no action sent the intent, it is read from the conversation's tracker
-after the turn (one more request).
+not shown. ``rasa_run.py`` adds one with the intent to every answer; a Rasa started
+otherwise has only the actions' ones, and when none came the intent is read from the
+conversation's tracker after the turn (one more request).
 """
 
 from __future__ import annotations

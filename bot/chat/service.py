@@ -1,8 +1,17 @@
 """The chat service: every channel's messages go through here.
 
 It asks the dialogue engine (Rasa) and, when that fails or is cooling off after a failure,
-the degraded responder — so a citizen never gets silence. Every turn is logged, with
-feedback from the feedback buttons attached to the answer it rates.
+the degraded responder — so a citizen never gets silence. Rasa answering with nothing at all
+counts as a failure of that turn too: it is what Rasa does when an action could not run (the
+action server died or its database was away), and the citizen is better served by the
+knowledge base and an honest "limited mode" than by "please say it again".
+
+Every turn is logged, with feedback from the feedback buttons attached to the answer it
+rates. A turn is only answered once it is logged: while the database is away the log is
+tried again for a few seconds, and if it still fails, ``handle`` raises the database's error
+(``bot.store.db.unavailable`` says it is one), which the HTTP routes answer with 503 "please
+try again" and the channels' inbox retries — so no answered message (or rating)
+goes unrecorded.
 
 While an agent holds the conversation (live takeover, ``bot.handoff``) the bot stays silent:
 the message is logged with decision ``agent`` for the agent to read, and nothing is answered —
@@ -16,6 +25,7 @@ import re
 import time
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -28,16 +38,20 @@ from bot.handoff.takeover import request_human
 from bot.privacy import pseudonymise
 from bot.settings import HandoffSettings
 from bot.store import Database
-from bot.store.conversations import ConversationStore
+from bot.store.conversations import ChannelEventStore, ConversationStore
+from bot.store.db import retry_while_unavailable, unavailable
 from bot.store.handoff import HandoffStore
 from bot.store.outbox import NotificationStore
 from bot.store.turns import Turn, TurnStore
 
-__all__ = ["ChatService", "SILENCE_FALLBACK"]
+__all__ = ["ChannelEvent", "ChatService", "LOG_RETRY_SECONDS", "SILENCE_FALLBACK"]
 
 log = logging.getLogger(__name__)
 _CASE_NUMBER = re.compile(r"\d{6}-\d{4,}-\d")
 SILENCE_FALLBACK = Reply(text="抱歉，我沒有完全理解，可以換個說法再問一次嗎？")
+LOG_RETRY_SECONDS = 5.0  # a PostgreSQL restart takes about a second
+ChannelEvent = tuple[str, str]  # (channel, event id) of a message kept in channel_event
+_Finish = tuple[str, str, dict[str, Any]]
 
 
 class ChatService:
@@ -50,6 +64,7 @@ class ChatService:
         pseudonym_key: str,
         breaker: Breaker | None = None,
         handoff: HandoffSettings | None = None,
+        log_retry_seconds: float = LOG_RETRY_SECONDS,
     ) -> None:
         self.engine = engine
         self.fallback = fallback
@@ -57,15 +72,22 @@ class ChatService:
         self.pseudonym_key = pseudonym_key
         self.breaker = breaker or Breaker()
         self.handoff = handoff  # None: asking for a person in degraded mode points to the case form
+        self.log_retry_seconds = log_retry_seconds
 
     def conversation_id(self, message: Incoming) -> str:
         return pseudonymise(message.channel, message.user_id, self.pseudonym_key)
 
-    async def handle(self, message: Incoming) -> ChatResponse:
+    async def handle(self, message: Incoming, *, event: ChannelEvent | None = None) -> ChatResponse:
+        """Answer ``message``. ``event`` (channel, event id), when the message is a channel event
+        in the store (``bot.channels.inbox``), is marked handled with the response in the same
+        transaction as the turn log: a retry of it then gets this answer, even if this process
+        dies right after. If another request answered the event meanwhile (this one outlived
+        its lease), this turn is not logged and that request's answer is returned: each
+        event has exactly one turn in the log."""
         started = time.perf_counter()
         conversation_id = self.conversation_id(message)
         if await run_in_threadpool(self._held_by_agent, conversation_id):
-            return await self._to_agent(conversation_id, message, started)
+            return await self._to_agent(conversation_id, message, started, event)
         turn: EngineTurn | None = None
         if self.breaker.allows():
             try:
@@ -74,6 +96,13 @@ class ChatService:
             except EngineUnavailable as error:
                 self.breaker.failure()
                 log.warning("dialogue engine unavailable, answering in degraded mode: %s", error)
+        if turn is not None and not turn.replies:
+            log.warning(
+                "the dialogue engine answered conversation %s with nothing (an action failed? see the "
+                "action server); answering in degraded mode",
+                conversation_id,
+            )
+            turn = None
         degraded = turn is None
         if turn is None:
             turn = await run_in_threadpool(self.fallback.handle, message)
@@ -82,8 +111,8 @@ class ChatService:
         if not turn.replies:
             turn = replace(turn, replies=[SILENCE_FALLBACK])
         latency_ms = (time.perf_counter() - started) * 1000
-        await run_in_threadpool(self._log, conversation_id, message, turn, latency_ms, degraded)
-        return ChatResponse(replies=turn.replies, mode="degraded" if degraded else "normal")
+        response = ChatResponse(replies=turn.replies, mode="degraded" if degraded else "normal")
+        return await self._record(conversation_id, message, turn, latency_ms, degraded, event, response)
 
     def _ask_human(self, conversation_id: str, message: Incoming, turn: EngineTurn) -> EngineTurn:
         """Rasa is away, but a person may not be: the same queue (or honest case) as action_handoff."""
@@ -109,18 +138,57 @@ class ChatService:
             log.exception("could not check whether an agent holds conversation %s", conversation_id)
             return False
 
-    async def _to_agent(self, conversation_id: str, message: Incoming, started: float) -> ChatResponse:
+    async def _to_agent(
+        self, conversation_id: str, message: Incoming, started: float, event: ChannelEvent | None
+    ) -> ChatResponse:
         """An agent holds the conversation: log the message for them; the bot says nothing."""
         emergency = bool(message.text) and looks_like_emergency(message.text)
         turn = EngineTurn(
             [EMERGENCY_REPLY] if emergency else [], intent="emergency" if emergency else "", decision="agent"
         )
         latency_ms = (time.perf_counter() - started) * 1000
-        await run_in_threadpool(self._log, conversation_id, message, turn, latency_ms, False)
-        return ChatResponse(replies=turn.replies)
+        response = ChatResponse(replies=turn.replies)
+        return await self._record(conversation_id, message, turn, latency_ms, False, event, response)
+
+    async def _record(
+        self,
+        conversation_id: str,
+        message: Incoming,
+        turn: EngineTurn,
+        latency_ms: float,
+        degraded: bool,
+        event: ChannelEvent | None,
+        response: ChatResponse,
+    ) -> ChatResponse:
+        """Log the turn (and finish its event); the response that stands."""
+        finish = _finish(event, response)
+        try:
+            await run_in_threadpool(self._log, conversation_id, message, turn, latency_ms, degraded, finish)
+        except _AnsweredElsewhere:
+            assert event is not None
+            log.warning(
+                "a %s message of conversation %s was answered by another request meanwhile; "
+                "this turn is not logged and the stored answer stands",
+                event[0],
+                conversation_id,
+            )
+            saved = await run_in_threadpool(self._stored_response, event)
+            return ChatResponse.model_validate(saved) if saved is not None else response
+        return response
+
+    def _stored_response(self, event: ChannelEvent) -> dict[str, Any] | None:
+        with self.database.session() as session:
+            row = ChannelEventStore(session).get(*event)
+            return None if row is None else row.response
 
     def _log(
-        self, conversation_id: str, message: Incoming, turn: EngineTurn, latency_ms: float, degraded: bool
+        self,
+        conversation_id: str,
+        message: Incoming,
+        turn: EngineTurn,
+        latency_ms: float,
+        degraded: bool,
+        finish: _Finish | None = None,
     ) -> None:
         record = Turn(
             conversation_id=conversation_id,
@@ -138,8 +206,11 @@ class ChatService:
             degraded=degraded,
         )
         parsed = parse_payload(message.payload) if message.payload else None
-        try:
+
+        def write() -> None:
             with self.database.session() as session:
+                if finish is not None and not ChannelEventStore(session).finish_first(*finish):
+                    raise _AnsweredElsewhere  # rolls this turn back: the event has its one turn
                 ConversationStore(session).seen(conversation_id, message.channel, message.user_id)
                 store = TurnStore(session)
                 if parsed and parsed[0] in {"feedback_good", "feedback_bad"}:
@@ -147,5 +218,29 @@ class ChatService:
                 store.log(record)
                 if any(_CASE_NUMBER.search(reply.text) for reply in turn.replies):
                     NotificationStore(session).settle_in_band(conversation_id, record.reply)
-        except Exception:  # the citizen still gets the reply; the operator gets the error
+
+        def finish_alone() -> None:
+            if finish is not None:
+                with self.database.session() as session:
+                    ChannelEventStore(session).finish_first(*finish)
+
+        try:
+            retry_while_unavailable(write, seconds=self.log_retry_seconds)
+        except _AnsweredElsewhere:
+            raise
+        except Exception as error:
+            if unavailable(error):  # not recorded: not answered either; the citizen sends it again
+                log.error("could not log a turn of conversation %s: the database is away", conversation_id)
+                raise
+            # a bug, not an outage: the citizen still gets the reply; the operator gets the error
             log.exception("could not log a turn of conversation %s", conversation_id)
+            retry_while_unavailable(finish_alone, seconds=self.log_retry_seconds)
+
+
+class _AnsweredElsewhere(Exception):
+    """The channel event was answered by another request meanwhile (its lease had run out)."""
+
+
+def _finish(event: ChannelEvent | None, response: ChatResponse) -> _Finish | None:
+    """What marks ``event`` handled: (channel, event id, the response as stored)."""
+    return None if event is None else (*event, response.model_dump(mode="json"))

@@ -29,6 +29,7 @@ from bot.console.auth import ConsoleUser, StaffUser
 from bot.console.pages import NavItem, add_nav, redirect, render
 from bot.handoff.hours import availability
 from bot.handoff.notifications import NOTIFIED_STATUSES, change_case_status
+from bot.handoff.presence import presence_for
 from bot.handoff.takeover import Unreachable, agent_reply, release, take
 from bot.handoff.transcript import Line, transcript
 from bot.settings import HandoffSettings, Settings
@@ -37,7 +38,7 @@ from bot.store.case_queue import OPEN_STATUSES, CaseQuery, find_cases
 from bot.store.cases import TAIPEI, CaseNotFound, CaseStore
 from bot.store.conversations import ConversationStore
 from bot.store.errors import ConflictError
-from bot.store.handoff import HandoffConflict, HandoffState, HandoffStore, NotHeld, PresenceStore
+from bot.store.handoff import HandoffConflict, HandoffState, HandoffStore, NotHeld
 from bot.store.models import CaseRow, HandoffRow, utcnow
 from bot.store.outbox import NotificationStore
 from bot.store.users import Role, UserStore
@@ -131,9 +132,8 @@ def _queue_context(
     session: Session, user: ConsoleUser, settings: HandoffSettings, query: CaseQuery
 ) -> dict[str, Any]:
     now = utcnow()
-    presence = PresenceStore(session)
+    presence = presence_for(session, settings)
     presence.heartbeat(user.username, now=now)
-    me = presence.get(user.username)
     handoffs = HandoffStore(session)
     return {
         "cases": find_cases(session, query, now=now),
@@ -141,7 +141,7 @@ def _queue_context(
         "queued": [_queue_item(r, now) for r in handoffs.queued()],
         "held": [_queue_item(r, now) for r in handoffs.held()],
         "availability": availability(session, settings, now=now),
-        "available": bool(me and me.available),
+        "available": presence.is_available(user.username),
     }
 
 
@@ -205,7 +205,7 @@ async def set_presence(
 ) -> Response:
     def save() -> None:
         with _database(request).session() as session:
-            PresenceStore(session).set_available(user.username, available == "yes")
+            presence_for(session, _handoff_settings(request)).set_available(user.username, available == "yes")
             UserStore(session).audit(
                 user.username, "handoff.available" if available == "yes" else "handoff.paused"
             )
@@ -221,11 +221,11 @@ async def inbox_json(request: Request, user: StaffUser) -> JSONResponse:
     """The takeover queue for the queue page's refresh (and the agent's heartbeat)."""
 
     def load() -> dict[str, Any]:
-        now = utcnow()
+        now, settings = utcnow(), _handoff_settings(request)
         with _database(request).session() as session:
-            PresenceStore(session).heartbeat(user.username, now=now)
+            presence_for(session, settings).heartbeat(user.username, now=now)
             handoffs = HandoffStore(session)
-            found = availability(session, _handoff_settings(request), now=now)
+            found = availability(session, settings, now=now)
             return {
                 "queued": [_queue_item(r, now) for r in handoffs.queued()],
                 "held": [_queue_item(r, now) for r in handoffs.held()],
@@ -239,9 +239,11 @@ async def inbox_json(request: Request, user: StaffUser) -> JSONResponse:
 # --- a case --------------------------------------------------------------------------------
 
 
-def _conversation_context(session: Session, conversation_id: str, user: ConsoleUser) -> dict[str, Any]:
+def _conversation_context(
+    session: Session, conversation_id: str, user: ConsoleUser, settings: HandoffSettings
+) -> dict[str, Any]:
     now = utcnow()
-    PresenceStore(session).heartbeat(user.username, now=now)
+    presence_for(session, settings).heartbeat(user.username, now=now)
     if not conversation_id:
         return {"conversation_id": "", "lines": [], "handoff": None, "reachable": False}
     address = ConversationStore(session).address(conversation_id)
@@ -254,7 +256,9 @@ def _conversation_context(session: Session, conversation_id: str, user: ConsoleU
     }
 
 
-def _case_context(session: Session, number: str, user: ConsoleUser) -> dict[str, Any]:
+def _case_context(
+    session: Session, number: str, user: ConsoleUser, settings: HandoffSettings
+) -> dict[str, Any]:
     store = CaseStore(session)
     case = store.get(number)
     now = utcnow()
@@ -267,7 +271,7 @@ def _case_context(session: Session, number: str, user: ConsoleUser) -> dict[str,
         "notified": {s.value for s in NOTIFIED_STATUSES},
         "overdue": case.status in {s.value for s in OPEN_STATUSES} and due < now,
         "notices": NotificationStore(session).for_case(case.number),
-        **_conversation_context(session, case.conversation_id, user),
+        **_conversation_context(session, case.conversation_id, user, settings),
     }
 
 
@@ -288,7 +292,7 @@ async def _case_page(
     def load() -> dict[str, Any] | None:
         with _database(request).session() as session:
             try:
-                return _case_context(session, number, user)
+                return _case_context(session, number, user, _handoff_settings(request))
             except CaseNotFound:
                 return None
 
@@ -381,7 +385,7 @@ def _revision_of(database: Database, number: str) -> int:
 async def conversation_page(request: Request, user: StaffUser, conversation_id: str) -> HTMLResponse:
     def load() -> dict[str, Any] | None:
         with _database(request).session() as session:
-            context = _conversation_context(session, conversation_id, user)
+            context = _conversation_context(session, conversation_id, user, _handoff_settings(request))
             if not context["lines"] and not context["reachable"]:
                 return None
             context["cases"] = find_cases(
@@ -408,7 +412,7 @@ async def conversation_json(request: Request, user: StaffUser, conversation_id: 
 
     def load() -> dict[str, Any]:
         with _database(request).session() as session:
-            context = _conversation_context(session, conversation_id, user)
+            context = _conversation_context(session, conversation_id, user, _handoff_settings(request))
         lines: list[Line] = context["lines"]
         return {
             "conversation_id": conversation_id,
@@ -442,7 +446,7 @@ async def take_conversation(
 
     def save() -> None:
         with _database(request).session() as session:
-            take(session, conversation_id, user.username)
+            take(session, conversation_id, user.username, settings=_handoff_settings(request))
             UserStore(session).audit(user.username, "handoff.take", conversation_id)
 
     try:
@@ -469,7 +473,7 @@ async def reply_to_citizen(
     def save() -> None:
         with _database(request).session() as session:
             agent_reply(session, conversation_id, user.username, text)
-            PresenceStore(session).heartbeat(user.username)
+            presence_for(session, _handoff_settings(request)).heartbeat(user.username)
 
     try:
         await run_in_threadpool(save)

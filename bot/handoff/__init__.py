@@ -5,6 +5,7 @@
 - ``delivery``: the loop that pushes the outbox through each citizen's channel, with retries;
 - ``takeover``: ask for a person, take, reply, hand back; what happens when nobody can come;
 - ``hours``: the agents' hours and presence, so "nobody is available" is said only when true;
+- ``presence``: where agents' heartbeats are kept (``handoff.presence``: the database or Redis);
 - ``transcript``: a conversation as the agent reads it (the citizen, the bot, the agents, notices);
 - ``web``: the web widget's push channel (a mailbox the widget polls).
 """

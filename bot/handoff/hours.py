@@ -3,7 +3,9 @@
 "Nobody is available" must be true when the bot says it: the hours come from the settings
 (``handoff.agent_hours`` in ``handoff.timezone``), and an agent counts as present only while
 their inbox is open and checking in (a heartbeat within ``handoff.presence_seconds``) and they
-have not paused taking conversations.
+have not paused taking conversations. If the presence record cannot be read (its Redis does not
+answer), nobody counts as present: the citizen's conversation is filed as a case, never queued
+for agents who may not be there.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from bot.handoff.presence import presence_for
 from bot.settings import HandoffSettings
-from bot.store.handoff import PresenceStore
 from bot.store.models import utcnow
+from bot.store.presence import PresenceUnavailable
 
 __all__ = ["AgentHours", "Availability", "availability"]
 
@@ -70,4 +73,8 @@ def availability(session: Session, settings: HandoffSettings, *, now: datetime |
     now = now or utcnow()
     hours = AgentHours.from_settings(settings)
     since = now - timedelta(seconds=settings.presence_seconds)
-    return Availability(hours.open_at(now), PresenceStore(session).present(since=since), hours.label)
+    try:
+        agents = presence_for(session, settings).present(since=since)
+    except PresenceUnavailable:  # logged by the record: say nobody, rather than queue for nobody
+        agents = []
+    return Availability(hours.open_at(now), agents, hours.label)

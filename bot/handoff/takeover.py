@@ -9,7 +9,9 @@ them from the transcript.
 Nobody waits forever: a request no agent takes within ``handoff.queue_timeout_seconds`` becomes
 a case filed with the transcript, and a conversation held by an agent whose inbox stopped
 checking in is handed back to the bot. Both are done by the delivery loop's maintenance step,
-with conditional updates, so two replicas do each once.
+with conditional updates, so two replicas do each once. An agent counts as gone only when the
+presence record (``handoff.presence``) is sure: not while it cannot be read, and not while it is
+younger than the window (a Redis that just restarted has forgotten every heartbeat).
 """
 
 from __future__ import annotations
@@ -24,11 +26,13 @@ from sqlalchemy.orm import Session
 from bot.chat.messages import MAX_TEXT_CHARS, Reply
 from bot.handoff.hours import availability
 from bot.handoff.notifications import filed_text, notify, notify_case_filed
+from bot.handoff.presence import presence_for
 from bot.settings import HandoffSettings
 from bot.store.cases import MAX_DESCRIPTION_CHARS, CaseStore, NewCase
 from bot.store.conversations import ConversationStore
-from bot.store.handoff import HandoffState, HandoffStore, NotHeld, PresenceStore
+from bot.store.handoff import HandoffState, HandoffStore, NotHeld
 from bot.store.models import CaseRow, HandoffRow, NotificationRow, utcnow
+from bot.store.presence import PresenceUnavailable
 from bot.store.turns import TurnStore
 
 __all__ = [
@@ -151,7 +155,14 @@ def request_human(
     return HumanRequest(outcome, text, case_number=case.number)
 
 
-def take(session: Session, conversation_id: str, agent: str, *, now: datetime | None = None) -> HandoffRow:
+def take(
+    session: Session,
+    conversation_id: str,
+    agent: str,
+    *,
+    settings: HandoffSettings,
+    now: datetime | None = None,
+) -> HandoffRow:
     """The agent takes the conversation from the bot (or from the queue); the citizen is told.
 
     Raises ``Unreachable`` (no channel to reply on) or ``HandoffConflict`` (another agent has it).
@@ -170,7 +181,7 @@ def take(session: Session, conversation_id: str, agent: str, *, now: datetime | 
             agent=agent,
             now=now,
         )
-        PresenceStore(session).heartbeat(agent, now=now)
+        presence_for(session, settings).heartbeat(agent, now=now)
     return row
 
 
@@ -234,13 +245,24 @@ def expire_queue(session: Session, settings: HandoffSettings, *, now: datetime |
 def release_abandoned(
     session: Session, settings: HandoffSettings, *, now: datetime | None = None
 ) -> list[str]:
-    """Conversations held by agents whose inbox stopped checking in go back to the bot."""
+    """Conversations held by agents whose inbox stopped checking in go back to the bot.
+
+    Nothing goes back while the presence record cannot be read or is younger than
+    ``handoff.presence_seconds`` (a restarted Redis): absence must be seen, not assumed.
+    """
     now = now or utcnow()
     since = now - timedelta(seconds=settings.presence_seconds)
-    store, presence, released = HandoffStore(session), PresenceStore(session), []
-    for row in store.held():
-        if presence.seen_since(row.agent, since):
-            continue
+    store, presence, released = HandoffStore(session), presence_for(session, settings), []
+    try:
+        if not presence.covers(since, now=now):
+            log.debug(
+                "agents' presence is younger than %g s: nobody counts as gone yet", settings.presence_seconds
+            )
+            return []
+        gone = [row for row in store.held() if not presence.seen_since(row.agent, since)]
+    except PresenceUnavailable:  # logged by the record; try again next round
+        return []
+    for row in gone:
         try:
             store.release(row.conversation_id, row.agent, ended_by="agent_gone", now=now)
         except NotHeld:

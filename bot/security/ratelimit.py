@@ -7,8 +7,10 @@ version is one small script run atomically on the server's clock: every replica 
 same buckets. ``MemoryRateLimiter`` is the embedded default (one process);
 ``RedisRateLimiter`` is for several replicas behind a load balancer.
 
-If Redis does not answer, requests are let through (and the operator is told in the log):
-a citizen is never refused because the limiter is down.
+If Redis does not answer, each replica counts in its own memory meanwhile (the limits then
+apply per replica, so a client may get up to replicas × the limit) and tries Redis again
+every ``retry_seconds``; the operator is told in the log when Redis goes away and when it is
+back. A citizen is never refused because Redis is down, and a flood is still slowed.
 """
 
 from __future__ import annotations
@@ -115,10 +117,21 @@ return {1, '0'}
 
 
 class RedisRateLimiter:
-    """Buckets in Redis, shared by every replica; the client is made on first use (in the event loop)."""
+    """Buckets in Redis, shared by every replica; the client is made on first use (in the event loop).
+
+    While Redis does not answer, ``fallback`` (this process's memory) counts instead, and
+    Redis is tried again after ``retry_seconds``.
+    """
 
     def __init__(
-        self, url: str, *, prefix: str = "bot1999:rl:", timeout_seconds: float = 0.5, warn_every: float = 60.0
+        self,
+        url: str,
+        *,
+        prefix: str = "bot1999:rl:",
+        timeout_seconds: float = 0.5,
+        warn_every: float = 60.0,
+        retry_seconds: float = 2.0,
+        clock: Any = time.monotonic,
     ) -> None:
         self._url = url
         self._prefix = prefix
@@ -127,6 +140,10 @@ class RedisRateLimiter:
         self._script: Any = None
         self._warn_every = warn_every
         self._last_warning = -math.inf
+        self._retry_seconds = retry_seconds
+        self._clock = clock
+        self._down_until: float | None = None  # None while Redis answers
+        self.fallback = MemoryRateLimiter(clock=clock)
 
     def _redis(self) -> Any:
         if self._script is None:
@@ -138,18 +155,33 @@ class RedisRateLimiter:
             self._script = self._client.register_script(_GCRA)
         return self._script
 
+    @property
+    def degraded(self) -> bool:
+        """True while Redis is taken to be away (counting in memory)."""
+        return self._down_until is not None
+
     async def hit(self, key: str, limit: RateLimit) -> Verdict:
         from redis.exceptions import RedisError
 
+        now = float(self._clock())
+        if self._down_until is not None and now < self._down_until:
+            return await self.fallback.hit(key, limit)
         interval_ms, period_ms = _interval(limit) * 1000, limit.per_seconds * 1000
         try:
             allowed, wait_ms = await self._redis()(keys=[self._prefix + key], args=[interval_ms, period_ms])
         except (RedisError, OSError) as error:
-            now = time.monotonic()
+            self._down_until = now + self._retry_seconds
             if now - self._last_warning >= self._warn_every:
                 self._last_warning = now
-                log.error("rate limiter: Redis does not answer, letting requests through: %s", error)
-            return ALLOWED
+                log.error(
+                    "rate limiter: Redis does not answer; counting in this replica's memory meanwhile: %s",
+                    error,
+                )
+            return await self.fallback.hit(key, limit)
+        if self._down_until is not None:
+            self._down_until = None
+            self._last_warning = -math.inf
+            log.warning("rate limiter: Redis answers again; limits are shared by the replicas again")
         if int(allowed):
             return ALLOWED
         return Verdict(False, float(wait_ms) / 1000)
@@ -159,6 +191,7 @@ class RedisRateLimiter:
             await self._client.aclose()
         self._client = None
         self._script = None
+        await self.fallback.aclose()
 
 
 def make_limiter(settings: LimitsSettings) -> RateLimiter:

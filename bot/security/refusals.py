@@ -1,5 +1,5 @@
 """The answers to a request refused before it reaches a route: a NUL character (400), too large
-(413), too many (429).
+(413), too many (429); and 503 when the database is away (``bot.api.unavailable``).
 
 Each comes in the form its client reads: the Open311 error list under ``/open311/``, a small
 page for a browser's form post, JSON ``{"detail", "retry_after"?}`` everywhere else. The text
@@ -13,7 +13,7 @@ from html import escape
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Scope
 
-__all__ = ["has_nul", "too_large", "too_many", "wants_html"]
+__all__ = ["has_nul", "too_large", "too_many", "unavailable_response", "wants_html"]
 
 _PAGE = """<!doctype html>
 <html lang="zh-Hant-TW"><head><meta charset="utf-8"><title>{title}</title></head>
@@ -63,3 +63,9 @@ def too_many(scope: Scope, retry_after: int, what: str) -> Response:
 def has_nul(scope: Scope) -> Response:
     message = "送出的內容含有無法處理的控制字元（NUL），請移除後再送出。(NUL characters are not accepted)"
     return _refusal(scope, 400, "內容無法處理", message, {})
+
+
+def unavailable_response(scope: Scope) -> Response:
+    """503 while the database is away: try again (no Retry-After; the client's backoff decides)."""
+    message = "系統暫時忙碌，請稍候再試一次。(the database is briefly unavailable; please try again shortly)"
+    return _refusal(scope, 503, "系統暫時忙碌", message, {})

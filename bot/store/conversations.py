@@ -111,6 +111,22 @@ class ChannelEventStore:
             execution_options={"synchronize_session": False},
         )
 
+    def finish_first(self, channel: str, event_id: str, response: dict[str, Any] | None = None) -> bool:
+        """``finish`` only if no one has yet: True if this call did. Two replicas answering the
+        same event (one outlived its lease) both call it in the transaction that logs their
+        turn; the row lock makes the second wait for the first, then find it handled."""
+        result = self.session.execute(
+            update(ChannelEventRow)
+            .where(
+                ChannelEventRow.channel == channel,
+                ChannelEventRow.event_id == event_id,
+                ChannelEventRow.handled_at.is_(None),
+            )
+            .values(handled_at=utcnow(), response=response, payload=None),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(cast(CursorResult[Any], result).rowcount == 1)
+
     def release(self, channel: str, event_id: str) -> None:
         """Give up the lease of an event that failed, so that it is tried again."""
         self.session.execute(

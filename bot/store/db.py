@@ -1,24 +1,42 @@
-"""Engine, sessions and migrations for SQLite (embedded default) and PostgreSQL (production)."""
+"""Engine, sessions and migrations for SQLite (embedded default) and PostgreSQL (production).
+
+PostgreSQL connections are checked before each use (``pool_pre_ping``), so after a server
+restart the pool reconnects instead of handing out dead connections. While the server is
+down, :func:`unavailable` tells such an error from a bad query, and
+:func:`retry_while_unavailable` runs a unit of work again for a few seconds (a restart takes
+about one); the HTTP routes answer 503 "try again" (``bot.api.unavailable``).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, exc, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["make_engine", "make_session_factory", "migrate", "session_scope", "current_revision"]
+__all__ = [
+    "current_revision",
+    "make_engine",
+    "make_session_factory",
+    "migrate",
+    "retry_while_unavailable",
+    "session_scope",
+    "unavailable",
+]
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+T = TypeVar("T")
 
 
 def _json_dumps(value: Any) -> str:
@@ -63,6 +81,43 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def unavailable(error: BaseException) -> bool:
+    """True when ``error`` means the database could not be reached or dropped the connection
+    (down, restarting, too busy, or SQLite locked): worth trying again shortly, unlike a bad
+    query or a broken constraint."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, exc.OperationalError | exc.InterfaceError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):  # SQLite says OperationalError for bad queries too
+        return any(word in str(error.orig) for word in ("locked", "busy", "unable to open"))
+    return True
+
+
+def retry_while_unavailable(
+    work: Callable[[], T],
+    *,
+    seconds: float = 5.0,
+    first_pause: float = 0.1,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """``work()`` (a whole unit of work: it is run again from the start), tried again after
+    a doubling pause while the database is :func:`unavailable`, for up to ``seconds``; then
+    the last error is raised."""
+    deadline = clock() + seconds
+    pause = first_pause
+    while True:
+        try:
+            return work()
+        except exc.DBAPIError as error:
+            if not unavailable(error) or clock() + pause > deadline:
+                raise
+            log.warning("database unavailable (%s); trying again in %.1f s", type(error.orig).__name__, pause)
+        sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -1,5 +1,8 @@
 """Live takeover: conversations waiting for or held by a person, and which agents are present.
 
+The handoffs are the case record's (who took what, when, what it became) and stay in the
+database whatever the presence record is; ``PresenceStore`` is the database's ``AgentPresence``.
+
 One open handoff (queued or held) per conversation, enforced by a unique key that is cleared
 on release. Every state change is a conditional ``UPDATE`` on the state it starts from, so two
 agents taking the same conversation at once cannot both win: the second gets a clear conflict.
@@ -210,13 +213,16 @@ class HandoffStore:
 
 
 class PresenceStore:
-    """Agents' heartbeats: an agent whose inbox checked in recently and who is available is present."""
+    """Agents' presence as rows (``AgentPresence`` on the database): the embedded default.
+
+    A row per agent: when their inbox last checked in, and whether they take conversations now.
+    The rows are durable, so the record covers any window.
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def heartbeat(self, username: str, *, now: datetime | None = None) -> AgentPresenceRow:
-        now = now or utcnow()
+    def _touch(self, username: str, now: datetime) -> AgentPresenceRow:
         row = self.session.get(AgentPresenceRow, username)
         if row is None:
             row = AgentPresenceRow(username=username, last_seen_at=now, available=True)
@@ -229,16 +235,31 @@ class PresenceStore:
                 row.last_seen_at = now
         else:
             row.last_seen_at = now
-        self.session.flush()
         return row
 
-    def set_available(self, username: str, available: bool, *, now: datetime | None = None) -> None:
-        row = self.heartbeat(username, now=now)
-        row.available = available
+    def heartbeat(self, username: str, *, now: datetime | None = None) -> None:
+        self._touch(username, now or utcnow())
         self.session.flush()
 
-    def get(self, username: str) -> AgentPresenceRow | None:
-        return self.session.get(AgentPresenceRow, username)
+    def set_available(self, username: str, available: bool, *, now: datetime | None = None) -> None:
+        self._touch(username, now or utcnow()).available = available
+        self.session.flush()
+
+    def is_available(self, username: str) -> bool:
+        row = self.session.get(AgentPresenceRow, username)
+        return row is None or row.available
+
+    def paused(self, usernames: list[str]) -> set[str]:
+        """Those of ``usernames`` who paused taking conversations."""
+        if not usernames:
+            return set()
+        return set(
+            self.session.scalars(
+                select(AgentPresenceRow.username).where(
+                    AgentPresenceRow.username.in_(usernames), AgentPresenceRow.available.is_(False)
+                )
+            )
+        )
 
     def present(self, *, since: datetime) -> list[str]:
         """Agents available and seen at or after ``since``."""
@@ -253,6 +274,9 @@ class PresenceStore:
     def seen_since(self, username: str, since: datetime) -> bool:
         row = self.session.get(AgentPresenceRow, username)
         return row is not None and _aware(row.last_seen_at) >= since
+
+    def covers(self, since: datetime, *, now: datetime | None = None) -> bool:
+        return True  # rows are kept in the database: nothing is forgotten
 
 
 def _aware(value: datetime) -> datetime:

@@ -10,7 +10,10 @@ Past ``privacy.retention_days``:
 - a handled channel event (kept to recognise redeliveries) is deleted;
 - a case notification delivered or given up, and a message kept for a web widget to fetch
   (an agent's reply, a notice), are deleted: what they said stays in the turn log (redacted)
-  and in the case's history.
+  and in the case's history;
+- where Rasa's SQL tracker store shares the database (``bot1999 run-cluster``), its events
+  (table ``events``: what citizens typed, slots, forms) are deleted. A Rasa conversation
+  session lasts an hour, so no live conversation loses its state.
 
 Past ``privacy.case_retention_days`` after it was closed or rejected, a case loses its
 contact phone and photo, and its description, place, sender and the notes on its history are
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, exists, func, or_, select
+from sqlalchemy import Select, column, delete, exists, func, inspect, or_, select, table
 from sqlalchemy.orm import Session
 
 from bot.cases import CaseStatus
@@ -45,6 +48,7 @@ from bot.store.models import (
 __all__ = ["PurgeReport", "cutoffs", "purge"]
 
 BATCH = 500
+RASA_EVENTS = table("events", column("timestamp"))  # Rasa's SQL tracker store (seconds since 1970)
 _FINAL = (CaseStatus.CLOSED.value, CaseStatus.REJECTED.value)
 Row = TypeVar("Row")
 
@@ -60,6 +64,7 @@ class PurgeReport:
     case_notes: int = 0
     notifications: int = 0
     web_messages: int = 0
+    rasa_events: int = 0
     dry_run: bool = False
 
     def summary(self) -> str:
@@ -69,6 +74,7 @@ class PurgeReport:
             f"(redacted copies and counts kept); {self.conversations} channel addresses {verb} forgotten; "
             f"{self.channel_events} handled channel events, {self.notifications} sent notifications and "
             f"{self.web_messages} web-widget messages {verb} deleted; "
+            f"{self.rasa_events} events of Rasa's tracker store {verb} deleted; "
             f"cases closed before {self.case_cutoff:%Y-%m-%d}: {self.cases} {verb} cleared of personal data "
             f"({self.case_notes} history notes redacted)"
         )
@@ -178,17 +184,24 @@ def purge(
     # never a notification still waiting to go out
     sent = or_(NotificationRow.delivered_at < turn_cutoff, NotificationRow.failed_at < turn_cutoff)
     fetched = WebOutboxRow.created_at < turn_cutoff
+    rasa_old = RASA_EVENTS.c.timestamp < turn_cutoff.timestamp()
+    rasa = inspect(database.engine).has_table("events")
     with database.session() as session:
         conversations = _count(session, select(func.count()).select_from(ConversationRow).where(*idle))
         events = _count(session, select(func.count()).select_from(ChannelEventRow).where(*old_event))
         notifications = _count(session, select(func.count()).select_from(NotificationRow).where(sent))
         web_messages = _count(session, select(func.count()).select_from(WebOutboxRow).where(fetched))
+        rasa_events = (
+            _count(session, select(func.count()).select_from(RASA_EVENTS).where(rasa_old)) if rasa else 0
+        )
         if not dry_run:
             for conversation in session.scalars(select(ConversationRow).where(*idle)):
                 conversation.address = ""
             session.execute(delete(ChannelEventRow).where(*old_event))
             session.execute(delete(NotificationRow).where(sent))
             session.execute(delete(WebOutboxRow).where(fetched))
+            if rasa:
+                session.execute(delete(RASA_EVENTS).where(rasa_old))
     return PurgeReport(
         turn_cutoff,
         case_cutoff,
@@ -199,6 +212,7 @@ def purge(
         notes,
         notifications,
         web_messages,
+        rasa_events,
         dry_run=dry_run,
     )
 

@@ -90,6 +90,13 @@ def test_the_phone_is_optional_and_then_there_is_nothing_to_consent_to() -> None
     assert "不留" in dispatcher.messages[0]["text"]
 
 
+def test_consent_is_yes_or_no_and_anything_else_asks_again() -> None:
+    form, dispatcher, t = ValidateCaseForm(), CollectingDispatcher(), tracker()
+    assert form.validate_consent(True, dispatcher, t, {}) == {"consent": True}
+    assert form.validate_consent(False, dispatcher, t, {}) == {"consent": False}
+    assert form.validate_consent("也許", dispatcher, t, {}) == {"consent": None}
+
+
 def test_confirming_keeps_going_and_declining_asks_what_to_change() -> None:
     form, dispatcher, t = ValidateCaseForm(), CollectingDispatcher(), tracker()
     assert form.validate_confirmed(True, dispatcher, t, {}) == {"confirmed": True}

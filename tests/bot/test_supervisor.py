@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,50 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_with_restart_a_child_that_dies_is_started_again_and_the_others_keep_running(tmp_path: Path) -> None:
+    sleeper_pids, crasher_pids = tmp_path / "sleeper.pids", tmp_path / "crasher.pids"
+    record = "import os,sys,time; open(sys.argv[1],'a').write(f'{os.getpid()}\\n'); "
+    sleeper = [sys.executable, "-c", record + "time.sleep(120)", str(sleeper_pids)]
+    # the first run exits with an error at once; later runs stay up
+    crasher = [
+        sys.executable,
+        "-c",
+        record + "time.sleep(120) if len(open(sys.argv[1]).read().split()) > 1 else sys.exit(3)",
+        str(crasher_pids),
+    ]
+    script = (
+        "import sys, logging; from bot.supervisor import Child, supervise; "
+        "logging.basicConfig(level=logging.INFO); "
+        f"sys.exit(supervise([Child('sleeper', {sleeper!r}), Child('crasher', {crasher!r})], restart=True))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: len(_pids(crasher_pids)) == 2, "the crashed child was not started again")
+        second = _pids(crasher_pids)[1]
+        os.kill(second, signal.SIGKILL)  # kill -9 in the middle of its work: started again too
+        _wait_for(lambda: len(_pids(crasher_pids)) == 3, "the killed child was not started again")
+        assert process.poll() is None, "the supervisor keeps running"
+        (sleeper_pid,) = _pids(sleeper_pids)
+        assert _alive(sleeper_pid), "the other child was left alone"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        _, log = process.communicate()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert not [pid for pid in [sleeper_pid, *_pids(crasher_pids)] if _alive(pid)]
+    assert "crasher exited with code 3; restarting it in 1 s" in log
+    assert "crasher was killed by SIGKILL; restarting it in 2 s" in log, "quick crashes back off"

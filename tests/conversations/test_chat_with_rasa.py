@@ -239,8 +239,9 @@ def test_a_correction_inside_the_case_form(citizen: Citizen, store: Database) ->
 def test_cancel_stops_the_form_and_files_nothing(citizen: Citizen, store: Database) -> None:
     with store.session() as session:
         before = len(session.scalars(select(CaseRow.id)).all())
-    normal(citizen.says("我要報修"))
-    normal(citizen.presses('/report_issue{"dispatch_category": "道路坑洞"}'))
+    asked = normal(citizen.says("我要報修"))
+    assert buttons(asked)["道路坑洞"] == '/report_issue{"dispatch_category": "道路坑洞"}'
+    normal(citizen.presses(buttons(asked)["道路坑洞"]))
     stopped = normal(citizen.says("算了不報了"))
     assert "已經取消" in text(stopped)
     assert kinds(normal(citizen.says("垃圾車幾點到"))) == ["answer", "feedback"]

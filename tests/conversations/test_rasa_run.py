@@ -1,14 +1,16 @@
-"""rasa_run.py: the compiled check of action-server answers accepts and refuses what Rasa's own does."""
+"""rasa_run.py: the compiled check of action-server answers accepts and refuses what Rasa's own
+does; the REST channel's answer carries the message's intent."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 
+import httpx
 import pytest
 
 from tests.conftest import REPO
-from tests.conversations.conftest import RASA
+from tests.conversations.conftest import RASA, RasaStack
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +67,26 @@ def test_same_verdicts_as_rasa_with_one_compiled_validator() -> None:
         assert ours == original
     assert [v[0] is True for v in verdicts] == [True, True, False, False, False]
     assert validators_built == 1, "the schema is compiled once, not re-checked on every answer (~35 ms)"
+
+
+@pytest.mark.parametrize(
+    ("message", "intent"),
+    [("你好", "greet"), ("我家門口的路燈壞了", "report_issue"), ("/deny", "deny")],
+)
+def test_rest_answer_carries_the_intent(rasa_stack: RasaStack, message: str, intent: str) -> None:
+    """One hidden ``custom.turn`` bubble with the intent Rasa's tracker records for the message
+    (so the bot need not ask the tracker after the turn)."""
+    sender = f"intent-bubble-{intent}"
+    answer = httpx.post(
+        f"{rasa_stack.rasa_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": message},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    turns = [
+        m["custom"]["turn"] for m in answer.json() if "intent" in (m.get("custom") or {}).get("turn", {})
+    ]
+    tracker = httpx.get(f"{rasa_stack.rasa_url}/conversations/{sender}/tracker", timeout=30).json()
+    recorded = tracker["latest_message"]["intent"]
+    assert turns[0] == {"intent": recorded["name"], "intent_confidence": recorded["confidence"]}
+    assert turns[0]["intent"] == intent

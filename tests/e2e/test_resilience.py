@@ -109,3 +109,31 @@ def test_a_rate_limited_message_waits_as_long_as_retry_after_says(page: Page, li
     assert attempts[1] - attempts[0] >= 3.0, "it waited the Retry-After seconds"
     expect(chat.offline_banner).to_be_hidden()
     assert _turns_with_text(live_app, question) == before + 1
+
+
+def test_a_busy_cluster_is_not_called_a_rate_limit(page: Page, live_app: LiveApp) -> None:
+    """503 with Retry-After (the balancer with no replica free): the widget waits as told and
+    says the service is briefly away, not that the citizen typed too fast."""
+    attempts: list[float] = []
+
+    def unavailable_once(route: Route) -> None:
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:
+            route.fulfill(
+                status=503,
+                headers={"Retry-After": "2", "Content-Type": "text/plain; charset=utf-8"},
+                body="no bot replica is available; try again shortly\n",
+            )
+        else:
+            route.continue_()
+
+    chat = ChatPage(page, live_app.url).open()
+    page.route("**/api/chat", unavailable_once)
+    question = "房屋稅期限"
+    chat.ask(question)
+    expect(chat.offline_banner).to_contain_text("暫時連不上客服系統")
+    expect(chat.offline_banner).not_to_contain_text("太快")
+    expect(chat.replies("answer")).to_contain_text(TAX_WAYS, timeout=15_000)
+    assert len(attempts) == 2, "one refusal, one retry"
+    assert attempts[1] - attempts[0] >= 2.0, "it waited the Retry-After seconds"
+    expect(chat.offline_banner).to_be_hidden()

@@ -455,8 +455,9 @@
         setStatus(item.id, "queued");
         let delay = Math.min(MAX_DELAY_MS, 1000 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
         if (result.waitSeconds) {
-          // refused by the rate limit: wait as long as the server said (Retry-After), no less
-          ui.offline.textContent = T.slowDown(result.waitSeconds);
+          // refused (429: the rate limit; 503: no replica free) for as long as the server
+          // said (Retry-After): wait that long, no less
+          ui.offline.textContent = result.limited ? T.slowDown(result.waitSeconds) : T.serverDown;
           delay = result.waitSeconds * 1000 + Math.random() * 500;
         } else {
           ui.offline.textContent = result.offline || navigator.onLine === false ? T.offline : T.serverDown;
@@ -498,7 +499,8 @@
             wait = body && Number.isInteger(body.retry_after) ? body.retry_after : NaN;
           }
           if (Number.isFinite(wait) && wait > 0) {
-            return { outcome: "retry", offline: false, waitSeconds: Math.min(wait, 3600) };
+            const limited = response.status === 429;
+            return { outcome: "retry", offline: false, limited, waitSeconds: Math.min(wait, 3600) };
           }
         }
         return { outcome: "retry", offline: false };

@@ -1,4 +1,5 @@
-"""Handoff fixtures: a channel that records pushes, settings, and the actions pointed at the test store."""
+"""Handoff fixtures: a channel that records pushes, settings, the actions pointed at the test store,
+and a private key space in the shared Redis."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bot.chat.messages import Reply
 from bot.settings import HandoffSettings, get_settings
 from bot.store import Database
 from bot.store.conversations import ConversationStore
+from tests.redis_space import redis_space as redis_space  # the fixture, for the Redis presence tests
 
 ALL_DAY = "00:00-24:00"
 

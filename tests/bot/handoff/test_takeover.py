@@ -98,9 +98,9 @@ def test_when_nobody_can_come_a_case_is_filed_with_the_transcript_and_said_hones
 def test_take_reply_release_tell_the_citizen_each_step(database: Database) -> None:
     reachable(database, "p_a", "line")
     with database.session() as session:
-        take(session, "p_a", "amy", now=NOON)
+        take(session, "p_a", "amy", settings=HOURS, now=NOON)
         with pytest.raises(HandoffConflict):
-            take(session, "p_a", "bob", now=NOON)
+            take(session, "p_a", "bob", settings=HOURS, now=NOON)
         agent_reply(session, "p_a", "amy", "  您好，我是客服小美，請問巷口的地址是？ ", now=NOON)
         with pytest.raises(NotHeld):
             agent_reply(session, "p_a", "bob", "我也想回", now=NOON)
@@ -120,7 +120,7 @@ def test_take_reply_release_tell_the_citizen_each_step(database: Database) -> No
 
 def test_a_conversation_with_no_channel_cannot_be_taken(database: Database) -> None:
     with database.session() as session, pytest.raises(Unreachable):
-        take(session, "p_nowhere", "amy")
+        take(session, "p_nowhere", "amy", settings=HOURS)
 
 
 def test_a_request_nobody_takes_becomes_a_case_once_even_with_two_replicas(database: Database) -> None:
@@ -156,8 +156,8 @@ def test_an_agent_who_stops_checking_in_hands_the_conversation_back(database: Da
     reachable(database, "p_a", "line")
     reachable(database, "p_b", "web")
     with database.session() as session:
-        take(session, "p_a", "amy", now=NOON)
-        take(session, "p_b", "bob", now=NOON)
+        take(session, "p_a", "amy", settings=HOURS, now=NOON)
+        take(session, "p_b", "bob", settings=HOURS, now=NOON)
         PresenceStore(session).heartbeat("bob", now=NOON + timedelta(seconds=50))
     with database.session() as session:
         assert release_abandoned(session, HOURS, now=NOON + timedelta(seconds=61)) == ["p_a"]

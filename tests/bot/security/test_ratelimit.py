@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import socket
 
 import pytest
 import redis
 
+from bench.private_services import PrivateRedis, free_port
 from bot.security.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter, make_limiter
 from bot.settings import LimitsSettings, RateLimit
 from tests.bot.security.conftest import REDIS_URL
+from tests.conftest import _unavailable
 
 FIVE_PER_10S = RateLimit(requests=5, per_seconds=10)
 
@@ -130,21 +133,53 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_when_redis_is_down_requests_go_through_and_the_operator_is_told(
+def test_when_redis_is_down_the_replica_counts_in_memory_and_the_operator_is_told(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def scenario() -> list[bool]:
+    async def scenario() -> tuple[list[bool], bool]:
         limiter = RedisRateLimiter(f"redis://127.0.0.1:{_closed_port()}/0")
         try:
-            return await hits(limiter, "k", RateLimit(requests=1, per_seconds=60), 3)
+            return await hits(limiter, "k", RateLimit(requests=2, per_seconds=60), 4), limiter.degraded
         finally:
             await limiter.aclose()
 
     with caplog.at_level(logging.ERROR, logger="bot.security.ratelimit"):
-        assert run(scenario()) == [True, True, True]
+        assert run(scenario()) == ([True, True, False, False], True), "a flood is still slowed"
     messages = [r.getMessage() for r in caplog.records if r.name == "bot.security.ratelimit"]
     assert len(messages) == 1, "one warning, not one per request"
     assert "Redis does not answer" in messages[0]
+
+
+def test_once_redis_is_back_the_replicas_share_their_buckets_again(caplog: pytest.LogCaptureFixture) -> None:
+    if shutil.which("redis-server") is None:
+        _unavailable("no redis-server to start a private Redis")
+    port = free_port(5100, 5199)
+    clock = Clock()
+    one_per_minute = RateLimit(requests=1, per_seconds=60)
+
+    async def scenario(redis_server: PrivateRedis) -> None:
+        limiter = RedisRateLimiter(redis_server.url, prefix="t:", retry_seconds=2, clock=clock)
+        try:
+            assert await hits(limiter, "down", one_per_minute, 2) == [True, False]
+            assert limiter.degraded
+            redis_server.start()
+            assert await hits(limiter, "up", one_per_minute, 1) == [True], "in memory until the retry"
+            with redis.Redis.from_url(redis_server.url) as client:
+                assert client.get("t:up") is None
+                clock.now += 3
+                assert await hits(limiter, "up", one_per_minute, 1) == [True]
+                assert not limiter.degraded
+                assert client.get("t:up") is not None, "counted in Redis"
+        finally:
+            await limiter.aclose()
+
+    redis_server = PrivateRedis(port)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.security.ratelimit"):
+            run(scenario(redis_server))
+    finally:
+        redis_server.stop()
+    assert "Redis answers again" in caplog.text
 
 
 def test_the_settings_choose_the_backend() -> None:

@@ -58,6 +58,20 @@ def test_a_lease_is_taken_over_only_when_it_ran_out_or_was_released(database: Da
         assert ChannelEventStore(session).unhandled("line", lease_seconds=0, max_attempts=9) == []
 
 
+def test_only_the_first_finish_of_an_event_counts(database: Database) -> None:
+    with database.session() as session:
+        ChannelEventStore(session).first_time("web", "E1")
+    with database.session() as session:
+        assert ChannelEventStore(session).finish_first("web", "E1", {"replies": ["first"]})
+    with database.session() as session:
+        assert not ChannelEventStore(session).finish_first("web", "E1", {"replies": ["second"]})
+        assert not ChannelEventStore(session).finish_first("web", "no-such-event")
+    with database.session() as session:
+        row = ChannelEventStore(session).get("web", "E1")
+        assert row is not None
+        assert row.response == {"replies": ["first"]}
+
+
 def test_long_button_payloads_get_stable_short_tokens(database: Database) -> None:
     payload = '/pick_suggestion{"faq_id":"KHH-PWB-2026-street-light-repair-000123"}'
     with database.session() as session:

@@ -1,0 +1,91 @@
+"""rasa_plugins/tracker_store.py in the Rasa environment, on a real PostgreSQL: each save stores
+exactly the new events, with no count query for a tracker the store loaded or saved, and
+with Rasa's own count for a tracker it does not know."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.conftest import REPO, _unavailable
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+
+CHECK = """
+import asyncio, json, sys
+from sqlalchemy import event
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_plugins.tracker_store import KnownCountSQLTrackerStore
+
+host, port, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+store = KnownCountSQLTrackerStore(Domain.empty(), dialect="postgresql", host=host, port=port, db=db,
+                                  username="postgres")
+counts = []
+event.listen(store.engine, "before_cursor_execute",
+             lambda conn, cursor, statement, *rest: counts.append("count(" in statement.lower()))
+
+def rows(sender):
+    with store.session_scope() as session:
+        return session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender).count()
+
+async def main():
+    out = {}
+    new = DialogueStateTracker.from_events("c1", [ActionExecuted("action_listen"), UserUttered("路燈不亮")])
+    await store.save(new)  # not loaded by the store: Rasa's count
+    out["first"] = rows("c1")
+    counts.clear()
+    loaded = await store.retrieve("c1")
+    loaded.update(ActionExecuted("utter_ask_location"))
+    await store.save(loaded)
+    await store.save(loaded)  # saved again unchanged: nothing more
+    loaded.update(UserUttered("三民區建國二路"))
+    await store.save(loaded)
+    out["count_queries_for_known"] = sum(counts)
+    out["after_known"] = rows("c1")
+    elsewhere = DialogueStateTracker.from_events("c1", list(loaded.events) + [ActionExecuted("action_listen")])
+    await store.save(elsewhere)  # built elsewhere: counted, so only the new event is added
+    out["after_elsewhere"] = rows("c1")
+    again = await store.retrieve("c1")
+    out["events"] = [e.as_dict().get("name") or e.as_dict().get("text") for e in again.events]
+    print(json.dumps(out, ensure_ascii=False))
+
+asyncio.run(main())
+"""
+
+
+def test_saves_exactly_the_new_events(postgres_url: str) -> None:
+    if not RASA_PYTHON.is_file():
+        _unavailable(f"no Rasa environment at {RASA_PYTHON.parent.parent}")
+    url = make_url(postgres_url)
+    done = subprocess.run(
+        [str(RASA_PYTHON), "-c", CHECK, url.host or "127.0.0.1", str(url.port or 5432), str(url.database)],
+        cwd=REPO,
+        env={"RASA_TELEMETRY_ENABLED": "false", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    with psycopg.connect(postgres_url, autocommit=True) as connection:  # the session's database is shared
+        connection.execute("DROP TABLE IF EXISTS events")
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["first"] == 2
+    assert seen["count_queries_for_known"] == 0
+    assert seen["after_known"] == 4
+    assert seen["after_elsewhere"] == 5
+    assert seen["events"] == [
+        "action_listen",
+        "路燈不亮",
+        "utter_ask_location",
+        "三民區建國二路",
+        "action_listen",
+    ]
