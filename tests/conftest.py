@@ -55,6 +55,15 @@ def postgres_url() -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def drop_rasa_tables(postgres_url: str) -> None:
+    """Rasa's SQL tracker store creates its own table (``events``) in the database it is given:
+    a test that runs it on the session's database drops it after, so that the others (the
+    migrations check) find only ours."""
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS events CASCADE")
+        connection.execute("DROP SEQUENCE IF EXISTS events_seq")
+
+
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
     """A PostgreSQL server of the test's own, for tests that stop or restart it (never the

@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 import subprocess
 
-import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import REPO, _unavailable
+from tests.conftest import REPO, _unavailable, drop_rasa_tables
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 
@@ -74,8 +73,7 @@ def test_saves_exactly_the_new_events(postgres_url: str) -> None:
         timeout=300,
         check=False,
     )
-    with psycopg.connect(postgres_url, autocommit=True) as connection:  # the session's database is shared
-        connection.execute("DROP TABLE IF EXISTS events")
+    drop_rasa_tables(postgres_url)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen["first"] == 2

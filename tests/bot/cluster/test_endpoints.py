@@ -20,7 +20,7 @@ from bot.cluster.endpoints import (
     store_secrets,
     tracker_store,
 )
-from tests.conftest import REPO, _unavailable
+from tests.conftest import REPO, _unavailable, drop_rasa_tables
 
 RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -150,17 +150,20 @@ def test_rasa_reads_the_endpoints_into_shared_stores(postgres_url: str, tmp_path
     }
     sender = f"cluster-test-{uuid.uuid4().hex[:8]}"
     outputs = []
-    for _ in range(2):
-        done = subprocess.run(
-            [str(RASA_PYTHON), "-c", RASA_CHECK, str(endpoints), sender],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        outputs.append(done.stdout.split()[-4:])
+    try:
+        for _ in range(2):
+            done = subprocess.run(
+                [str(RASA_PYTHON), "-c", RASA_CHECK, str(endpoints), sender],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            outputs.append(done.stdout.split()[-4:])
+    finally:
+        drop_rasa_tables(postgres_url)
     assert outputs[0][:3] == ["KnownCountSQLTrackerStore", "RedisMutexLockStore", "bot1999test:lock:"]
     assert int(outputs[1][3]) > int(outputs[0][3])  # the second process found the first one's tracker
