@@ -13,7 +13,6 @@ import asyncio
 import random
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,12 +67,7 @@ class ObservedCitizen(Citizen):
         self.lock = lock
 
     async def say(self, kind: str, *, text: str = "", payload: str = "") -> list[dict[str, Any]] | None:
-        if not self.first:
-            await asyncio.sleep(self.rng.uniform(*self.think))
-        self.first = False
-        await self.pacer.slot()
-        body: dict[str, str] = {"sender": self.sender, "message_id": uuid.uuid4().hex}
-        body.update({"payload": payload} if payload else {"text": text})
+        body = await self._next_message(text, payload)
         message = Message(self.sender, body["message_id"], time.monotonic())
         with self.lock:
             self.messages.append(message)
@@ -86,17 +80,10 @@ class ObservedCitizen(Citizen):
             message.empty = replies == []
             if replies is not None and payload.startswith("/feedback_"):
                 message.feedback = payload.removeprefix("/feedback_")
-        stats = self.stats
         if answer is None:
-            stats.failed[self.sender] += 1
+            self.stats.failed[self.sender] += 1
             return None
-        stats.latencies_ms.setdefault(kind, []).append((ended - message.started) * 1000)
-        stats.done_at.append(ended - stats.started)
-        stats.answered[self.sender] += 1
-        stats.modes[str(answer.get("mode"))] += 1
-        if not replies:
-            stats.empty += 1
-        return replies
+        return self._answered(kind, message.started, ended, answer)
 
     async def _until_answered(self, body: dict[str, str], message: Message) -> dict[str, Any] | None:
         attempt = 0

@@ -168,12 +168,7 @@ class Citizen:
     # --- one message ------------------------------------------------------------------
     async def say(self, kind: str, *, text: str = "", payload: str = "") -> list[dict[str, Any]] | None:
         """Send one message (after a pause, at the next slot); its replies, or None if unanswered."""
-        if not self.first:
-            await asyncio.sleep(self.rng.uniform(*self.think))
-        self.first = False
-        await self.pacer.slot()
-        body: dict[str, str] = {"sender": self.sender, "message_id": uuid.uuid4().hex}
-        body.update({"payload": payload} if payload else {"text": text})
+        body = await self._next_message(text, payload)
         started = time.monotonic()
         while True:
             reason = await self._post(body)
@@ -185,12 +180,28 @@ class Citizen:
                 return None
             self.stats.retries[reason] += 1
             await asyncio.sleep(0.25)
-        ended = time.monotonic()
+        return self._answered(kind, started, time.monotonic(), reason)
+
+    async def _next_message(self, text: str, payload: str) -> dict[str, str]:
+        """Wait the citizen's pause (not before a conversation's first message) and the next
+        slot; the request body, with a new ``message_id``."""
+        if not self.first:
+            await asyncio.sleep(self.rng.uniform(*self.think))
+        self.first = False
+        await self.pacer.slot()
+        body: dict[str, str] = {"sender": self.sender, "message_id": uuid.uuid4().hex}
+        body.update({"payload": payload} if payload else {"text": text})
+        return body
+
+    def _answered(
+        self, kind: str, started: float, ended: float, answer: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """Count an answered message; its replies."""
         self.stats.latencies_ms.setdefault(kind, []).append((ended - started) * 1000)
         self.stats.done_at.append(ended - self.stats.started)
         self.stats.answered[self.sender] += 1
-        self.stats.modes[str(reason.get("mode"))] += 1
-        replies: list[dict[str, Any]] = reason.get("replies") or []
+        self.stats.modes[str(answer.get("mode"))] += 1
+        replies: list[dict[str, Any]] = answer.get("replies") or []
         if not replies:
             self.stats.empty += 1
         return replies
