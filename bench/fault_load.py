@@ -10,6 +10,7 @@ to the citizens, and when they were served normally again, can be read off after
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -17,14 +18,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
-from bench.load_citizens import Citizen, Pacer, Stats
+from bench.load_citizens import NETWORK_ERRORS, Citizen, Pacer, Stats, session, timeout
 
 __all__ = ["LoadThread", "Message", "effects", "last_trouble"]
 
 MAX_CITIZENS = 500
-WIDGET_TIMEOUT = 20.0  # seconds before the widget gives up on one try
+WIDGET_TIMEOUT = timeout(20.0)  # before the widget gives up on one try
 WIDGET_MAX_DELAY = 30.0  # its longest pause between tries
 GIVE_UP_SECONDS = 180.0
 
@@ -106,23 +105,24 @@ class ObservedCitizen(Citizen):
         """(the answer, None) or (None, seconds to wait before the next try: 0 for the backoff,
         None for a refusal that is not tried again)."""
         try:
-            response = await self.client.post(
-                "/api/chat", json=body, headers={"x-forwarded-for": self.address}, timeout=WIDGET_TIMEOUT
-            )
-        except httpx.TransportError as error:
+            async with self.client.post(
+                "api/chat", json=body, headers=self.headers, timeout=WIDGET_TIMEOUT
+            ) as response:
+                status, content = response.status, await response.read()
+                retry_after = response.headers.get("retry-after", "")
+        except NETWORK_ERRORS as error:
             message.attempts.append(type(error).__name__)
             return None, 0.0
-        if response.status_code == 200:
-            answer: dict[str, Any] = response.json()
+        if status == 200:
+            answer: dict[str, Any] = json.loads(content)
             message.mode = str(answer.get("mode"))
             message.attempts.append(f"ok {message.mode}")
             return answer, None
-        message.attempts.append(f"HTTP {response.status_code}")
-        message.details.append(f"HTTP {response.status_code}: {response.text[:120].strip()}")
-        if response.status_code in {400, 413, 422}:
+        message.attempts.append(f"HTTP {status}")
+        message.details.append(f"HTTP {status}: {content.decode(errors='replace')[:120].strip()}")
+        if status in {400, 413, 422}:
             return None, None
-        retry_after = response.headers.get("retry-after", "")
-        if response.status_code in {429, 503} and retry_after.isdigit() and int(retry_after) > 0:
+        if status in {429, 503} and retry_after.isdigit() and int(retry_after) > 0:
             return None, min(float(retry_after), 3600.0)
         return None, 0.0
 
@@ -176,10 +176,7 @@ class LoadThread:
         pacer = Pacer(self.rate)
         rng = random.Random(self.seed)
         tasks: set[asyncio.Task[None]] = set()
-        limits = httpx.Limits(
-            max_connections=MAX_CITIZENS, max_keepalive_connections=100, keepalive_expiry=2.0
-        )
-        async with httpx.AsyncClient(base_url=self.url, timeout=60, limits=limits) as client:
+        async with session(self.url, MAX_CITIZENS) as client:
             number = 0
             while not self._stop.is_set():
                 while pacer.waiting < max(3, self.rate * 0.2) and len(tasks) < MAX_CITIZENS:

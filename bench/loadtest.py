@@ -41,7 +41,7 @@ import httpx
 
 from bench.chat_load import stop_process_group
 from bench.load_checks import Ledger, ProcessCpu, check_ledger, publish_reaches_replicas
-from bench.load_citizens import Citizen, Pacer, Stats, percentile
+from bench.load_citizens import NETWORK_ERRORS, Citizen, Pacer, Stats, percentile, session
 from bot.cluster.plan import replicas
 from bot.settings import Settings, get_settings
 from bot.store import Database
@@ -105,10 +105,7 @@ async def drive(
     rng = random.Random(1999)
     tasks: set[asyncio.Task[None]] = set()
     extra: dict[str, Any] = {"peak_citizens": 0, "load_samples": []}
-    # idle connections are dropped before the balancer's (uvicorn's 5 s) would be, so that a
-    # message is never sent on a connection the balancer is closing
-    limits = httpx.Limits(max_connections=MAX_CITIZENS, max_keepalive_connections=200, keepalive_expiry=2.0)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with session(url, MAX_CITIZENS) as client:
         publish_task = None
         deadline = stats.started + seconds
         number = 0
@@ -137,8 +134,9 @@ async def drive(
         extra["citizens"] = number
         extra["publish"] = await publish_task if publish_task is not None else []
         try:
-            extra["balancer"] = (await client.get("/_balancer")).json()["backends"]
-        except (httpx.HTTPError, ValueError, KeyError):
+            async with client.get("_balancer") as response:
+                extra["balancer"] = json.loads(await response.read())["backends"]
+        except (*NETWORK_ERRORS, ValueError, KeyError):
             extra["balancer"] = []
     return stats, extra
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
@@ -43,9 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         index = LiveIndex(database, make_retriever(knowledge, encoder))
         await run_in_threadpool(index.warm_up)
         index.start(knowledge.refresh_seconds)
-        async with httpx.AsyncClient() as client:
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
             engine = RasaEngine(
-                client,
+                session,
                 settings.rasa.url,
                 timeout=settings.rasa.timeout_seconds,
                 token=settings.rasa.token.get_secret_value(),

@@ -1,11 +1,14 @@
-"""Rasa's SQL tracker store without the count query on every save.
+"""Rasa's SQL tracker store without the count query on every save, and with one insert.
 
 ``SQLTrackerStore.save`` finds the events to insert by counting the conversation's stored
 events (a query with a subquery for the latest session start) and skipping that many; the
 tracker it saves was loaded by the same store a moment before, under the conversation's lock,
 so the count is already known. Here the store remembers how many events each tracker it
 loaded or saved holds, and asks the database only for a tracker it does not know (a new
-conversation, or one built elsewhere). Everything else, the table included, is Rasa's.
+conversation, or one built elsewhere). The new events go in as one multi-row insert
+(SQLAlchemy Core) instead of one ORM object each: the same rows, a fraction of the CPU of
+the ORM's unit of work, in the Rasa process whose event loop waits on it. Everything else,
+the table included, is Rasa's.
 
 Endpoints file (the same keys as Rasa's ``type: SQL``)::
 
@@ -19,11 +22,14 @@ Endpoints file (the same keys as Rasa's ``type: SQL``)::
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy import insert
 
 __all__ = ["KnownCountSQLTrackerStore"]
 
@@ -45,8 +51,28 @@ class KnownCountSQLTrackerStore(SQLTrackerStore):
         return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        await super().save(tracker)
+        """``SQLTrackerStore.save``: the same rows, in one statement."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            rows = [
+                self._row(tracker.sender_id, event) for event in self._additional_events(session, tracker)
+            ]
+            if rows:
+                session.execute(insert(self.SQLEvent.__table__), rows)
+            session.commit()
         _remember(tracker)
+
+    @staticmethod
+    def _row(sender_id: str, event: Any) -> dict[str, Any]:
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Any]:
         stored = getattr(tracker, STORED, None)

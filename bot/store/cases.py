@@ -14,8 +14,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -26,6 +24,7 @@ from bot.cases import (
     format_case_number,
     normalise_case_number,
 )
+from bot.store.db import upsert
 from bot.store.errors import ConflictError
 from bot.store.models import CaseCounterRow, CaseEventRow, CaseRow, utcnow
 
@@ -103,10 +102,8 @@ class CaseStore:
         self.session = session
 
     def _next_sequence(self, day: str) -> int:
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = (
-            insert(CaseCounterRow)
+            upsert(self.session, CaseCounterRow)
             .values(day=day, last=1)
             .on_conflict_do_update(
                 index_elements=[CaseCounterRow.day], set_={"last": CaseCounterRow.last + 1}

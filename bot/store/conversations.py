@@ -9,7 +9,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
+from bot.store.db import upsert
 from bot.store.models import ChannelEventRow, ConversationRow, utcnow
 
 __all__ = ["Address", "ConversationStore", "ChannelEventStore"]
@@ -29,18 +31,16 @@ class ConversationStore:
         self.session = session
 
     def seen(self, conversation_id: str, channel: str, address: str) -> None:
-        """Record (or refresh) where a conversation can be reached."""
-        row = self.session.get(ConversationRow, conversation_id)
+        """Record (or refresh) where a conversation can be reached: one statement (every turn)."""
         now = utcnow()
-        if row is None:
-            self.session.add(
-                ConversationRow(
-                    id=conversation_id, channel=channel, address=address, created_at=now, last_seen_at=now
-                )
-            )
-        else:
-            row.channel, row.address, row.last_seen_at = channel, address, now
-        self.session.flush()
+        fresh = {"channel": channel, "address": address, "last_seen_at": now}
+        statement = upsert(self.session, ConversationRow.__table__).values(
+            id=conversation_id, created_at=now, **fresh
+        )
+        self.session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=fresh))
+        loaded = self.session.identity_map.get(identity_key(ConversationRow, conversation_id))
+        if loaded is not None:  # a row this session had loaded is read again
+            self.session.expire(loaded)
 
     def address(self, conversation_id: str) -> Address | None:
         row = self.session.get(ConversationRow, conversation_id)

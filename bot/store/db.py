@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, exc, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,6 +64,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def upsert(session: Session, table: Any) -> Any:
+    """``INSERT … ON CONFLICT`` for the session's database (PostgreSQL or SQLite): the
+    dialect's ``insert(table)``, which has ``on_conflict_do_update``/``_do_nothing``."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.privacy import redact
@@ -14,6 +15,9 @@ from bot.store.models import TurnRow, utcnow
 __all__ = ["Turn", "TurnStore", "FEEDBACK_VALUES"]
 
 FEEDBACK_VALUES = frozenset({"good", "bad"})
+
+
+_TURN_TABLE = cast(Table, TurnRow.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +47,11 @@ class TurnStore:
         self.session = session
 
     def log(self, turn: Turn) -> int:
+        """Store one turn (one Core statement: every message is logged); its id."""
         data = asdict(turn)
         data["at"] = turn.at or utcnow()
-        row = TurnRow(**data, text_redacted=redact(turn.text))
-        self.session.add(row)
-        self.session.flush()
-        return row.id
+        data["text_redacted"] = redact(turn.text)
+        return int(self.session.execute(insert(_TURN_TABLE).values(data).returning(TurnRow.id)).scalar_one())
 
     def set_feedback(self, conversation_id: str, value: str) -> int | None:
         """Attach feedback to the conversation's latest answered turn; its id, or None if none."""

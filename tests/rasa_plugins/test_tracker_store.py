@@ -1,5 +1,5 @@
 """rasa_plugins/tracker_store.py in the Rasa environment, on a real PostgreSQL: each save stores
-exactly the new events, with no count query for a tracker the store loaded or saved, and
+exactly the new events (the rows Rasa's own save would write), with no count query for a tracker the store loaded or saved, and
 with Rasa's own count for a tracker it does not know."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import event
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa_plugins.tracker_store import KnownCountSQLTrackerStore
 
 host, port, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -35,9 +36,14 @@ def rows(sender):
     with store.session_scope() as session:
         return session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender).count()
 
+def columns(sender):
+    with store.session_scope() as session:
+        found = session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender).order_by(store.SQLEvent.id)
+        return [(e.type_name, e.timestamp, e.intent_name, e.action_name, e.data) for e in found]
+
 async def main():
     out = {}
-    new = DialogueStateTracker.from_events("c1", [ActionExecuted("action_listen"), UserUttered("路燈不亮")])
+    new = DialogueStateTracker.from_events("c1", [ActionExecuted("action_listen"), UserUttered("路燈不亮", {"name": "report_problem", "confidence": 0.9})])
     await store.save(new)  # not loaded by the store: Rasa's count
     out["first"] = rows("c1")
     counts.clear()
@@ -54,6 +60,9 @@ async def main():
     out["after_elsewhere"] = rows("c1")
     again = await store.retrieve("c1")
     out["events"] = [e.as_dict().get("name") or e.as_dict().get("text") for e in again.events]
+    rasas = SQLTrackerStore(Domain.empty(), dialect="postgresql", host=host, port=port, db=db, username="postgres")
+    await rasas.save(DialogueStateTracker.from_events("c2", list(again.events)))
+    out["same_rows_as_rasa"] = columns("c1") == columns("c2")
     print(json.dumps(out, ensure_ascii=False))
 
 asyncio.run(main())
@@ -80,6 +89,7 @@ def test_saves_exactly_the_new_events(postgres_url: str) -> None:
     assert seen["count_queries_for_known"] == 0
     assert seen["after_known"] == 4
     assert seen["after_elsewhere"] == 5
+    assert seen["same_rows_as_rasa"]  # every column as Rasa's own save writes it
     assert seen["events"] == [
         "action_listen",
         "路燈不亮",

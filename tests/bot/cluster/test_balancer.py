@@ -112,7 +112,9 @@ def test_a_request_sent_then_broken_off_is_retried_only_when_idempotent(start_ba
         assert a.seen == []
         gets = [httpx.get(f"{balancer.url}/api/kb/version", timeout=10) for _ in range(2)]
         assert [g.status_code for g in gets] == [201, 201]  # the one that hit the dropper went on to a
-        assert taken[1:] == ["GET /api/kb/version HTTP/1.1"]
+        # aiohttp sends an idempotent request once more to the same replica first (in case the
+        # connection was a keep-alive one the replica had just closed); then the next replica
+        assert taken[1:] in (["GET /api/kb/version HTTP/1.1"], ["GET /api/kb/version HTTP/1.1"] * 2)
         assert len(a.seen) == 2
 
 
