@@ -1,4 +1,4 @@
-"""The ``rasa`` command (Rasa 3.6, ``.venv-rasa``), with two changes that save CPU on every turn.
+"""The ``rasa`` command (Rasa 3.6, ``.venv-rasa``), with changes that save CPU on every turn.
 
 - Rasa checks every action-server response against its JSON schema with
   ``jsonschema.validate``, which first re-checks the schema itself: about 35 ms of CPU per
@@ -9,6 +9,14 @@
   ``{"custom": {"turn": {"intent": …, "intent_confidence": …}}}`` bubble (the contract of
   ``bot/chat/rasa_engine.py``). Without it the bot reads them from the tracker after the turn:
   one more request, which loads the conversation's events from the tracker store again.
+- Rasa opens a new HTTP session, and so a new TCP connection, for every request to an
+  endpoint (each action-server call) and closes it after the answer. Here each endpoint's
+  session is opened once per event loop and its connections are kept alive.
+- Every stored event, when a tracker is loaded, looks its class up by walking all subclasses
+  of ``Event`` (with an ``inspect.isabstract`` for each); here a name found once is remembered.
+- DIET's prediction is a ``tf.function`` with a fixed input signature, which TensorFlow still
+  matches against every call's inputs before running the graph; here the graph's concrete
+  function is called directly with the inputs as tensors (the same outputs).
 
 Everything else is Rasa's own command line:
 
@@ -19,10 +27,14 @@ Everything else is Rasa's own command line:
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from functools import lru_cache
+from types import TracebackType
 from typing import Any
 
+import aiohttp
+import tensorflow as tf
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
@@ -30,8 +42,11 @@ from rasa.__main__ import main
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
-from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.constants import DIAGNOSTIC_DATA, DOCS_BASE_URL
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+from rasa.utils.tensorflow import models
 
 
 @lru_cache(maxsize=1)
@@ -71,8 +86,83 @@ async def _log_message_with_intent(
     return tracker
 
 
+class _KeptOpen:
+    """``async with`` hands out a long-lived session and leaves it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self.session
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        return None
+
+
+_sessions: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
+
+
+def _session(self: EndpointConfig) -> _KeptOpen:
+    """``EndpointConfig.session`` (the same headers, authentication and timeout), opened once
+    per event loop for each such set and kept open: its connections are reused."""
+    auth = None
+    if self.basic_auth:
+        auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"])
+    loop = asyncio.get_running_loop()
+    key = (id(loop), tuple(sorted((self.headers or {}).items())), auth)
+    session = _sessions.get(key)
+    if session is None or session.closed or session.loop is not loop:
+        session = aiohttp.ClientSession(
+            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT)
+        )
+        _sessions[key] = session
+    return _KeptOpen(session)
+
+
+_resolve_by_type = Event.resolve_by_type
+_event_classes: dict[str, type[Event]] = {}
+
+
+def _event_class(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+    """``Event.resolve_by_type``, remembering the classes it found (not the misses: a class
+    imported later is still found, and an unknown name still raises or gives ``default``)."""
+    found = _event_classes.get(type_name)
+    if found is None:
+        found = _resolve_by_type(type_name, default)
+        if found is not None and found is not default:
+            _event_classes[type_name] = found
+    return found
+
+
+_rasa_predict = models.RasaModel._rasa_predict
+CONCRETE = "_bot1999_concrete_predict"
+
+
+def _predict_concretely(self: models.RasaModel, batch_in: Any) -> dict[str, Any]:
+    """``RasaModel._rasa_predict`` calling the graph's concrete function directly."""
+    concrete = getattr(self, CONCRETE, None)
+    if concrete is None:
+        outputs: dict[str, Any] = _rasa_predict(self, batch_in)  # prepares, builds the tf.function
+        if self._tf_predict_step is not None and not self._run_eagerly:
+            setattr(self, CONCRETE, self._tf_predict_step.get_concrete_function())
+        return outputs
+    self._training = False
+    inputs = [tf.convert_to_tensor(tensor) for tensor in tf.nest.flatten(batch_in)]
+    outputs = models.tf_utils.sync_to_numpy_or_python_type(
+        concrete._call_flat(inputs, concrete.captured_inputs)
+    )
+    if DIAGNOSTIC_DATA in outputs:
+        outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
+    return outputs
+
+
 RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 MessageProcessor.log_message = _log_message_with_intent  # type: ignore[method-assign]
+EndpointConfig.session = _session  # type: ignore[assignment,method-assign]
+Event.resolve_by_type = staticmethod(_event_class)  # type: ignore[method-assign,assignment]
+models.RasaModel._rasa_predict = _predict_concretely  # type: ignore[method-assign]
 
 if __name__ == "__main__":
     sys.exit(main())

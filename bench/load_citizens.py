@@ -135,6 +135,7 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
     latencies_ms: dict[str, list[float]] = field(default_factory=dict)  # per turn kind
     done_at: list[float] = field(default_factory=list)  # seconds after start, per answered turn
+    timeline: list[tuple[float, float]] = field(default_factory=list)  # (done at, latency ms) per turn
     answered: Counter[str] = field(default_factory=Counter)  # per sender
     failed: Counter[str] = field(default_factory=Counter)  # per sender: turns without an answer
     errors: Counter[str] = field(default_factory=Counter)
@@ -227,6 +228,7 @@ class Citizen:
         """Count an answered message; its replies."""
         self.stats.latencies_ms.setdefault(kind, []).append((ended - started) * 1000)
         self.stats.done_at.append(ended - self.stats.started)
+        self.stats.timeline.append((ended - self.stats.started, (ended - started) * 1000))
         self.stats.answered[self.sender] += 1
         self.stats.modes[str(answer.get("mode"))] += 1
         replies: list[dict[str, Any]] = answer.get("replies") or []

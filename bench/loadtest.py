@@ -51,6 +51,7 @@ QUERIES = REPO.parent / "shared" / "data" / "eval" / "kaohsiung_dev_queries.json
 TARGET_TURNS_PER_SECOND = 40.0
 TARGET_P95_MS = 300.0
 MAX_CITIZENS = 2000
+WINDOW = 30.0  # seconds: the p95 of each such stretch of the run shows when a run went slow
 
 
 def read_questions(path: Path) -> list[str]:
@@ -200,6 +201,11 @@ def report(
     )
     for kind, values in sorted(stats.latencies_ms.items(), key=lambda item: -len(item[1])):
         print(f"  {kind}: {len(values)} turns, {_figures(values)}")
+    windows = [
+        [ms for t, ms in stats.timeline if w * WINDOW <= t < (w + 1) * WINDOW]
+        for w in range(int(seconds // WINDOW))
+    ]
+    print(f"p95 per {WINDOW:g} s (ms): " + ", ".join(f"{percentile(ms, 0.95):.0f}" for ms in windows))
     print(
         f"errors (no answer after retries): {errors}; retried messages: {sum(stats.retries.values())}; "
         f"degraded turns: {degraded}; answers without any reply: {stats.empty}"

@@ -26,6 +26,9 @@ __all__ = ["LiveIndex"]
 
 log = logging.getLogger(__name__)
 
+WARM_UP_QUERY = "請問大型垃圾要怎麼預約清運？"
+WARM_UP_PASSAGE = "大型垃圾可以打電話或上網預約，清潔隊會依約定的時間到府清運。"
+
 
 class LiveIndex:
     """A ``FaqAnswerer`` over the published knowledge base; cheap to construct, ``warm_up()`` builds."""
@@ -43,6 +46,10 @@ class LiveIndex:
         self._thread: threading.Thread | None = None
 
     def warm_up(self) -> None:
+        """Build the index from the store, then encode one query and one passage: the encoder's
+        first-use work (loading the model, tracing its one-text path: seconds of CPU, much of it
+        holding the GIL) is done here, not in the first degraded-mode answer or in the refresh
+        after a publish, where it stalled every request of the process."""
         with self._lock:
             version, records, lexicon = self._published()
             if lexicon.version:
@@ -51,6 +58,9 @@ class LiveIndex:
             self._hashes = {r.id: r.content_hash() for r in records}
             self.version, self.synonyms_version = version, lexicon.version
         log.info("FAQ index at knowledge-base version %d: %s", version, stats)
+        encoder = self._template.encoder
+        encoder.encode_queries([WARM_UP_QUERY])
+        encoder.encode_passages([WARM_UP_PASSAGE])
 
     def _published(self) -> tuple[int, list[FaqRecord], Published]:
         with self.database.session() as session:

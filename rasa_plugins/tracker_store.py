@@ -1,4 +1,8 @@
-"""Rasa's SQL tracker store without the count query on every save, and with one insert.
+"""Rasa's SQL tracker store: a lighter load, no count query on every save, one insert.
+
+Loading a tracker reads only the events' JSON with one prepared text query (the same rows in
+the same order as Rasa's ORM query: the conversation's events from its latest session start
+on, or all of them), instead of building the ORM query and an ORM object per event each time.
 
 ``SQLTrackerStore.save`` finds the events to insert by counting the conversation's stored
 events (a query with a subquery for the latest session start) and skipping that many; the
@@ -24,12 +28,15 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import insert
+from sqlalchemy import insert, text
+from sqlalchemy.sql.elements import TextClause
 
 __all__ = ["KnownCountSQLTrackerStore"]
 
@@ -41,11 +48,33 @@ def _remember(tracker: DialogueStateTracker | None) -> None:
         setattr(tracker, STORED, len(tracker.events))
 
 
+@lru_cache(maxsize=8)
+def _events_query(table: str, all_sessions: bool) -> TextClause:
+    """The events' JSON, in order: all of them, or from the latest session start on (all when
+    there is none), as Rasa's ``SQLTrackerStore._event_query`` selects them. ``table`` is the
+    store's own table name (never input); the sender is a bound parameter."""
+    query = f'SELECT e.data FROM "{table}" e WHERE e.sender_id = :sender_id'  # noqa: S608 (see above)
+    if not all_sessions:
+        query = (
+            f'SELECT e.data FROM "{table}" e, (SELECT MAX(s."timestamp") AS session_start FROM "{table}" s '  # noqa: S608
+            f"WHERE s.sender_id = :sender_id AND s.type_name = '{SessionStarted.type_name}') latest "
+            'WHERE e.sender_id = :sender_id AND (e."timestamp" >= latest.session_start '
+            "OR latest.session_start IS NULL)"
+        )
+    return text(query + " ORDER BY e.id")
+
+
 class KnownCountSQLTrackerStore(SQLTrackerStore):
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        """``SQLTrackerStore._retrieve``, reading only the events' JSON."""
+        query = _events_query(self.SQLEvent.__tablename__, fetch_events_from_all_sessions)
+        with self.session_scope() as session:
+            events = [json.loads(data) for data in session.execute(query, {"sender_id": sender_id}).scalars()]
+        if not (self.domain and events):
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         if not fetch_events_from_all_sessions:  # save() counts from the latest session on
             _remember(tracker)
         return tracker

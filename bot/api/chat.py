@@ -63,14 +63,15 @@ async def chat(
         return await service.handle(message)
     ledger = EventLedger(database, "web", lease_seconds=lease_seconds(request.app.state.settings))
     event_id = web_event_id(body.sender, body.message_id)
-    if not await ledger.accept(event_id):
+    new, held = await service.admit(message, ("web", event_id))  # one transaction for both
+    if not new:
         _, saved, _ = await ledger.state(event_id)
         if saved is not None:
             return ChatResponse.model_validate(saved)
         if not await ledger.claim(event_id):  # the first request is still being answered
             raise HTTPException(status.HTTP_409_CONFLICT, "這則訊息正在處理中，請稍候再送一次。")
     try:  # handled in the same transaction as the turn log (a retry then gets this answer)
-        return await service.handle(message, event=("web", event_id))
+        return await service.handle(message, event=("web", event_id), held=held if new else None)
     except Exception:
         await ledger.release(event_id)  # not answered: a retry takes the turn
         raise

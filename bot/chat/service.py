@@ -77,16 +77,34 @@ class ChatService:
     def conversation_id(self, message: Incoming) -> str:
         return pseudonymise(message.channel, message.user_id, self.pseudonym_key)
 
-    async def handle(self, message: Incoming, *, event: ChannelEvent | None = None) -> ChatResponse:
+    async def admit(self, message: Incoming, event: ChannelEvent) -> tuple[bool, bool]:
+        """In one transaction: whether ``event`` is new (the caller then holds its lease, as
+        with ``EventLedger.accept``) and whether an agent holds the message's conversation
+        (for ``handle``'s ``held``). Raises the database's error when it is away."""
+        conversation_id = self.conversation_id(message)
+
+        def run() -> tuple[bool, bool]:
+            with self.database.session() as session:
+                new = ChannelEventStore(session).first_time(*event)
+                return new, new and HandoffStore(session).held_by(conversation_id) is not None
+
+        return await run_in_threadpool(run)
+
+    async def handle(
+        self, message: Incoming, *, event: ChannelEvent | None = None, held: bool | None = None
+    ) -> ChatResponse:
         """Answer ``message``. ``event`` (channel, event id), when the message is a channel event
         in the store (``bot.channels.inbox``), is marked handled with the response in the same
         transaction as the turn log: a retry of it then gets this answer, even if this process
         dies right after. If another request answered the event meanwhile (this one outlived
         its lease), this turn is not logged and that request's answer is returned: each
-        event has exactly one turn in the log."""
+        event has exactly one turn in the log. ``held``: whether an agent holds the
+        conversation, when the caller has just asked (``admit``); None asks here."""
         started = time.perf_counter()
         conversation_id = self.conversation_id(message)
-        if await run_in_threadpool(self._held_by_agent, conversation_id):
+        if held is None:
+            held = await run_in_threadpool(self._held_by_agent, conversation_id)
+        if held:
             return await self._to_agent(conversation_id, message, started, event)
         turn: EngineTurn | None = None
         if self.breaker.allows():

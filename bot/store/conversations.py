@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -70,15 +69,21 @@ class ChannelEventStore:
         caller that gets True holds the event's lease (see ``claim``); ``payload`` is the raw
         event, kept until ``finish`` so that an interrupted event can be processed again.
         """
-        row = ChannelEventRow(
-            channel=channel, event_id=event_id, payload=payload, claimed_at=utcnow(), attempts=1
+        now = utcnow()
+        statement = (
+            upsert(self.session, ChannelEventRow.__table__)
+            .values(
+                channel=channel,
+                event_id=event_id,
+                received_at=now,
+                payload=payload,
+                claimed_at=now,
+                attempts=1,
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+            .returning(ChannelEventRow.__table__.c.event_id)
         )
-        try:
-            with self.session.begin_nested():
-                self.session.add(row)
-        except IntegrityError:
-            return False
-        return True
+        return self.session.execute(statement).first() is not None  # one statement: no row, a redelivery
 
     def get(self, channel: str, event_id: str) -> ChannelEventRow | None:
         return self.session.get(ChannelEventRow, (channel, event_id))

@@ -1,6 +1,6 @@
 """rasa_plugins/tracker_store.py in the Rasa environment, on a real PostgreSQL: each save stores
 exactly the new events (the rows Rasa's own save would write), with no count query for a tracker the store loaded or saved, and
-with Rasa's own count for a tracker it does not know."""
+with Rasa's own count for a tracker it does not know; a load gives the events Rasa's own load gives."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ CHECK = """
 import asyncio, json, sys
 from sqlalchemy import event
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa_plugins.tracker_store import KnownCountSQLTrackerStore
@@ -63,6 +63,18 @@ async def main():
     rasas = SQLTrackerStore(Domain.empty(), dialect="postgresql", host=host, port=port, db=db, username="postgres")
     await rasas.save(DialogueStateTracker.from_events("c2", list(again.events)))
     out["same_rows_as_rasa"] = columns("c1") == columns("c2")
+    sessions = [ActionExecuted("action_session_start", timestamp=1), SessionStarted(timestamp=1),
+                UserUttered("第一次", timestamp=2), ActionExecuted("action_session_start", timestamp=10),
+                SessionStarted(timestamp=10), UserUttered("第二次", timestamp=11), ActionExecuted("action_listen", timestamp=12)]
+    await rasas.save(DialogueStateTracker.from_events("c3", sessions))
+    def dump(tracker):
+        return None if tracker is None else [e.as_dict() for e in tracker.events]
+    loads = {}
+    for sender in ("c1", "c3", "nobody"):
+        loads[sender] = [dump(await store.retrieve(sender)) == dump(await rasas.retrieve(sender)),
+                         dump(await store.retrieve_full_tracker(sender)) == dump(await rasas.retrieve_full_tracker(sender))]
+    out["loads_as_rasa"] = loads
+    out["latest_session"] = [e.as_dict().get("text") for e in (await store.retrieve("c3")).events if e.type_name == "user"]
     print(json.dumps(out, ensure_ascii=False))
 
 asyncio.run(main())
@@ -90,6 +102,9 @@ def test_saves_exactly_the_new_events(postgres_url: str) -> None:
     assert seen["after_known"] == 4
     assert seen["after_elsewhere"] == 5
     assert seen["same_rows_as_rasa"]  # every column as Rasa's own save writes it
+    # loads: the latest session only (or all events), the same as Rasa's; None for no events
+    assert seen["loads_as_rasa"] == {"c1": [True, True], "c3": [True, True], "nobody": [True, True]}
+    assert seen["latest_session"] == ["第二次"]
     assert seen["events"] == [
         "action_listen",
         "路燈不亮",

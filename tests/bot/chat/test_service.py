@@ -16,6 +16,7 @@ from bot.chat.service import ChatService
 from bot.store import Database
 from bot.store.conversations import ChannelEventStore
 from bot.store.db import unavailable
+from bot.store.handoff import HandoffStore
 from bot.store.models import TurnRow
 from bot.store.turns import TurnStore
 from tests.factories import faq
@@ -143,6 +144,26 @@ def test_a_channel_event_is_marked_handled_with_the_turn_it_was_answered_in(
         assert row.handled_at is not None
         assert row.response == response.model_dump(mode="json")
     assert len(_transcript(chat, database)) == 1
+
+
+def test_admit_takes_a_new_event_and_tells_whether_an_agent_holds_the_conversation(
+    service: tuple[ChatService, ScriptedEngine], database: Database
+) -> None:
+    chat, engine = service
+    message = Incoming(channel="web", user_id="citizen-1", text="你好")
+    assert asyncio.run(chat.admit(message, ("web", "event-1"))) == (True, False)
+    assert asyncio.run(chat.admit(message, ("web", "event-1"))) == (False, False), "a redelivery"
+    with database.session() as session:
+        row = ChannelEventStore(session).get("web", "event-1")
+        assert row is not None
+        assert row.claimed_at is not None
+        assert row.attempts == 1
+        HandoffStore(session).take(chat.conversation_id(message), "amy", channel="web")
+    assert asyncio.run(chat.admit(message, ("web", "event-2"))) == (True, True)
+    response = asyncio.run(chat.handle(message, event=("web", "event-2"), held=True))
+    assert response.replies == [], "the agent answers, not the bot"
+    assert engine.calls == 0
+    assert [t.decision for t in _transcript(chat, database)] == ["agent"]
 
 
 def test_an_event_answered_by_another_request_meanwhile_is_not_logged_twice(
