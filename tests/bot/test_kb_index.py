@@ -1,6 +1,5 @@
 """LiveIndex follows the store: FAQ publishes patch it, a synonym publish rebuilds its normalisation."""
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from bot.kb_index import LiveIndex
@@ -8,11 +7,11 @@ from bot.store import Database
 from bot.store.faqs import FaqStore
 from bot.store.kb_import import import_rows
 from bot.store.synonyms import SynonymStore
-from knowledge.encoder import Vectors, load_encoder
-from knowledge.encoder.fake import HashingEncoder
+from knowledge.encoder import load_encoder
 from knowledge.importers import Parsed
 from knowledge.retriever import Retriever
 from tests.factories import faq
+from tests.knowledge._fixtures import CountingEncoder
 
 RECORDS = [
     faq("F-1"),
@@ -55,31 +54,6 @@ def test_a_published_synonym_rule_reaches_the_live_index(database: Database, tmp
     assert _lexical(fresh, "qqzz", "F-2") > 0
 
 
-class _Counting:
-    """An encoder that counts the texts it is asked to encode, on each side."""
-
-    def __init__(self, inner: HashingEncoder) -> None:
-        self.inner = inner
-        self.queries: list[str] = []
-        self.passages: list[str] = []
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def dim(self) -> int:
-        return self.inner.dim
-
-    def encode_queries(self, texts: Sequence[str]) -> Vectors:
-        self.queries += texts
-        return self.inner.encode_queries(texts)
-
-    def encode_passages(self, texts: Sequence[str]) -> Vectors:
-        self.passages += texts
-        return self.inner.encode_passages(texts)
-
-
 def test_warm_up_runs_the_encoder_once_on_each_side(database: Database, tmp_path: Path) -> None:
     """With every FAQ vector cached, building encodes nothing, so warm-up encodes one query and
     one passage itself: a model's first-use work (tracing) is not left to a citizen's turn or
@@ -87,10 +61,10 @@ def test_warm_up_runs_the_encoder_once_on_each_side(database: Database, tmp_path
     with database.session() as session:
         import_rows(session, [Parsed(f"line {n}", r) for n, r in enumerate(RECORDS, 1)], actor="test")
     LiveIndex(
-        database, Retriever(HashingEncoder(), cache_root=tmp_path / "vectors")
+        database, Retriever(CountingEncoder(), cache_root=tmp_path / "vectors")
     ).warm_up()  # fills the cache
-    encoder = _Counting(HashingEncoder())
+    encoder = CountingEncoder()
     index = LiveIndex(database, Retriever(encoder, cache_root=tmp_path / "vectors"))
     index.warm_up()
-    assert (len(encoder.queries), len(encoder.passages)) == (1, 1)
+    assert list(zip(encoder.sides, encoder.calls, strict=True)) == [("query", 1), ("passage", 1)]
     assert index.decide("房屋稅什麼時候繳？").best is not None

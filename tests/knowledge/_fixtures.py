@@ -13,11 +13,13 @@ __all__ = ["CountingEncoder", "faqs"]
 
 
 class CountingEncoder:
-    """The project's :class:`HashingEncoder`, counting how many texts each call encodes."""
+    """The project's :class:`HashingEncoder`, counting how many texts each call encodes
+    (``calls``) and on which side (``sides``)."""
 
     def __init__(self, dim: int = 256) -> None:
         self._inner = HashingEncoder(dim=dim, ngram_sizes=(2,))
         self.calls: list[int] = []
+        self.sides: list[str] = []
 
     @property
     def name(self) -> str:
@@ -29,10 +31,12 @@ class CountingEncoder:
 
     def encode_queries(self, texts: Sequence[str]) -> Vectors:
         self.calls.append(len(texts))
+        self.sides.append("query")
         return self._inner.encode_queries([for_retrieval(t) for t in texts])
 
     def encode_passages(self, texts: Sequence[str]) -> Vectors:
         self.calls.append(len(texts))
+        self.sides.append("passage")
         return self._inner.encode_passages([for_retrieval(t) for t in texts])
 
 
