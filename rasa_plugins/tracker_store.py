@@ -11,7 +11,12 @@ so the count is already known. Here the store remembers how many events each tra
 loaded or saved holds, and asks the database only for a tracker it does not know (a new
 conversation, or one built elsewhere). The new events go in as one multi-row insert
 (SQLAlchemy Core) instead of one ORM object each: the same rows, a fraction of the CPU of
-the ORM's unit of work, in the Rasa process whose event loop waits on it. Everything else,
+the ORM's unit of work, in the Rasa process whose event loop waits on it.
+
+Pooled connections are checked before each use (``pool_pre_ping``, as the bot's own stores
+do). Rasa's engine has no such check: after a PostgreSQL restart the first load on each
+stale pooled connection failed, and Rasa's fail-safe wrapper then carried the turn on from an
+empty tracker (a citizen half-way through a case form was greeted as new). Everything else,
 the table included, is Rasa's.
 
 Endpoints file (the same keys as Rasa's ``type: SQL``)::
@@ -31,7 +36,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
@@ -65,6 +71,13 @@ def _events_query(table: str, all_sessions: bool) -> TextClause:
 
 
 class KnownCountSQLTrackerStore(SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        url = self.engine.url  # Rasa's, after it created the table (and the database)
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        self.sessionmaker.configure(bind=self.engine)
+
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from typing import Any, cast
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -81,12 +82,14 @@ asyncio.run(main())
 """
 
 
-def test_saves_exactly_the_new_events(postgres_url: str) -> None:
+def _run_in_rasa(script: str, postgres_url: str) -> dict[str, Any]:
+    """Runs ``script`` in the Rasa environment on the session's database (dropping Rasa's
+    table after) and gives the JSON of its last line."""
     if not RASA_PYTHON.is_file():
         _unavailable(f"no Rasa environment at {RASA_PYTHON.parent.parent}")
     url = make_url(postgres_url)
     done = subprocess.run(
-        [str(RASA_PYTHON), "-c", CHECK, url.host or "127.0.0.1", str(url.port or 5432), str(url.database)],
+        [str(RASA_PYTHON), "-c", script, url.host or "127.0.0.1", str(url.port or 5432), str(url.database)],
         cwd=REPO,
         env={"RASA_TELEMETRY_ENABLED": "false", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -96,7 +99,11 @@ def test_saves_exactly_the_new_events(postgres_url: str) -> None:
     )
     drop_rasa_tables(postgres_url)
     assert done.returncode == 0, done.stderr[-3000:]
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    return cast(dict[str, Any], json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_saves_exactly_the_new_events(postgres_url: str) -> None:
+    seen = _run_in_rasa(CHECK, postgres_url)
     assert seen["first"] == 2
     assert seen["count_queries_for_known"] == 0
     assert seen["after_known"] == 4
@@ -112,3 +119,51 @@ def test_saves_exactly_the_new_events(postgres_url: str) -> None:
         "三民區建國二路",
         "action_listen",
     ]
+
+
+CUT = """
+import asyncio, json, sys
+import sqlalchemy as sa
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa_plugins.tracker_store import KnownCountSQLTrackerStore
+
+host, port, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+admin = sa.create_engine(f"postgresql://postgres@{host}:{port}/{db}")
+
+def cut(name):  # what a PostgreSQL restart does to the store's pooled connections
+    with admin.connect() as connection:
+        return connection.execute(sa.text(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+            "WHERE application_name = :name"), {"name": name}).scalar()
+
+async def load_after_cut(store_class, name):
+    store = store_class(Domain.empty(), dialect="postgresql", host=host, port=port, db=db,
+                        username="postgres", query={"application_name": name})
+    sender = "cut-" + name
+    await store.save(DialogueStateTracker.from_events(sender, [ActionExecuted("action_listen"), UserUttered("路燈不亮")]))
+    await store.retrieve(sender)
+    cut_connections = cut(name)
+    try:
+        tracker = await store.retrieve(sender)
+    except Exception as error:
+        return {"cut": cut_connections, "loaded": type(error).__name__}
+    return {"cut": cut_connections, "loaded": [e.as_dict().get("text") for e in tracker.events if e.type_name == "user"]}
+
+async def main():
+    print(json.dumps({"ours": await load_after_cut(KnownCountSQLTrackerStore, "bot1999-cut-ours"),
+                      "rasas": await load_after_cut(SQLTrackerStore, "bot1999-cut-rasas")}, ensure_ascii=False))
+
+asyncio.run(main())
+"""
+
+
+def test_loads_after_its_connections_were_cut(postgres_url: str) -> None:
+    """After PostgreSQL dropped the store's pooled connections (a restart), the next load
+    reconnects and gives the conversation; Rasa's own store fails that load (and Rasa's
+    fail-safe wrapper would carry the turn on from an empty tracker)."""
+    seen = _run_in_rasa(CUT, postgres_url)
+    assert seen["rasas"] == {"cut": 1, "loaded": "OperationalError"}  # the failure it guards against
+    assert seen["ours"] == {"cut": 1, "loaded": ["路燈不亮"]}
