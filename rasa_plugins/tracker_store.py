@@ -8,16 +8,20 @@ on, or all of them), instead of building the ORM query and an ORM object per eve
 events (a query with a subquery for the latest session start) and skipping that many; the
 tracker it saves was loaded by the same store a moment before, under the conversation's lock,
 so the count is already known. Here the store remembers how many events each tracker it
-loaded or saved holds, and asks the database only for a tracker it does not know (a new
-conversation, or one built elsewhere). The new events go in as one multi-row insert
-(SQLAlchemy Core) instead of one ORM object each: the same rows, a fraction of the CPU of
-the ORM's unit of work, in the Rasa process whose event loop waits on it.
+loaded or saved holds, and that a load just found no events at all for a conversation (Rasa
+then creates its tracker and saves it at once, under the same lock: nothing is stored yet);
+it asks the database only for a tracker it does not know (one built elsewhere). The new events
+go in as one multi-row insert (SQLAlchemy Core) instead of one ORM object each: the same rows,
+a fraction of the CPU of the ORM's unit of work, in the Rasa process whose event loop waits on
+it.
 
-Pooled connections are checked before each use (``pool_pre_ping``, as the bot's own stores
-do). Rasa's engine has no such check: after a PostgreSQL restart the first load on each
-stale pooled connection failed, and Rasa's fail-safe wrapper then carried the turn on from an
-empty tracker (a citizen half-way through a case form was greeted as new). Everything else,
-the table included, is Rasa's.
+A load that fails because its pooled connection was cut (PostgreSQL restarted) is tried once
+more: SQLAlchemy then drops every connection of the pool from before the cut, so the second
+attempt connects afresh. Rasa's own store fails that load, and Rasa's fail-safe wrapper carries
+the turn on from an empty tracker (a citizen half-way through a case form is greeted as new);
+every turn begins with a load, so the turn's save finds a fresh pool too. (``pool_pre_ping``
+would do the same with a round trip before every use, blocking Rasa's event loop each time.)
+Everything else, the table included, is Rasa's.
 
 Endpoints file (the same keys as Rasa's ``type: SQL``)::
 
@@ -32,21 +36,24 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import insert, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import TextClause
 
 __all__ = ["KnownCountSQLTrackerStore"]
 
 STORED = "_bot1999_events_stored"  # on the tracker: how many of its events are in the table
+NOTHING_STORED_FOR = 10.0  # seconds a load's "no events for this conversation" is relied on
+NOTHING_STORED_KEPT = 10_000  # conversations remembered so at most (the oldest go first)
 
 
 def _remember(tracker: DialogueStateTracker | None) -> None:
@@ -73,24 +80,35 @@ def _events_query(table: str, all_sessions: bool) -> TextClause:
 class KnownCountSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        url = self.engine.url  # Rasa's, after it created the table (and the database)
-        self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
-        self.sessionmaker.configure(bind=self.engine)
+        self._nothing_stored: dict[str, float] = {}  # sender -> when a load found no events
 
     async def _retrieve(
         self, sender_id: str, fetch_events_from_all_sessions: bool
     ) -> DialogueStateTracker | None:
-        """``SQLTrackerStore._retrieve``, reading only the events' JSON."""
+        """``SQLTrackerStore._retrieve``, reading only the events' JSON (once more after a cut
+        connection)."""
         query = _events_query(self.SQLEvent.__tablename__, fetch_events_from_all_sessions)
-        with self.session_scope() as session:
-            events = [json.loads(data) for data in session.execute(query, {"sender_id": sender_id}).scalars()]
+        try:
+            events = self._load(query, sender_id)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            events = self._load(query, sender_id)  # the pool has dropped its connections from before
+        self._nothing_stored.pop(sender_id, None)
+        if not events:
+            self._nothing_stored[sender_id] = time.monotonic()
+            while len(self._nothing_stored) > NOTHING_STORED_KEPT:
+                del self._nothing_stored[next(iter(self._nothing_stored))]
         if not (self.domain and events):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         if not fetch_events_from_all_sessions:  # save() counts from the latest session on
             _remember(tracker)
         return tracker
+
+    def _load(self, query: TextClause, sender_id: str) -> list[dict[str, Any]]:
+        with self.session_scope() as session:
+            return [json.loads(data) for data in session.execute(query, {"sender_id": sender_id}).scalars()]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """``SQLTrackerStore.save``: the same rows, in one statement."""
@@ -118,6 +136,9 @@ class KnownCountSQLTrackerStore(SQLTrackerStore):
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Any]:
         stored = getattr(tracker, STORED, None)
+        found_empty = self._nothing_stored.pop(tracker.sender_id, None)
+        if stored is None and found_empty is not None and time.monotonic() - found_empty < NOTHING_STORED_FOR:
+            stored = 0  # the tracker Rasa created right after that load (under the same lock)
         if stored is None:
             return super()._additional_events(session, tracker)
         return itertools.islice(tracker.events, stored, len(tracker.events))

@@ -1,6 +1,7 @@
 """rasa_plugins/tracker_store.py in the Rasa environment, on a real PostgreSQL: each save stores
-exactly the new events (the rows Rasa's own save would write), with no count query for a tracker the store loaded or saved, and
-with Rasa's own count for a tracker it does not know; a load gives the events Rasa's own load gives."""
+exactly the new events (the rows Rasa's own save would write), with no count query for a tracker the store loaded or saved
+or a new conversation's, and with Rasa's own count for a tracker it does not know; a load gives the events Rasa's own load
+gives, also after PostgreSQL cut the store's connections."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from sqlalchemy import event
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+import rasa_plugins.tracker_store as plugin
 from rasa_plugins.tracker_store import KnownCountSQLTrackerStore
 
 host, port, db = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -76,6 +78,15 @@ async def main():
                          dump(await store.retrieve_full_tracker(sender)) == dump(await rasas.retrieve_full_tracker(sender))]
     out["loads_as_rasa"] = loads
     out["latest_session"] = [e.as_dict().get("text") for e in (await store.retrieve("c3")).events if e.type_name == "user"]
+    counts.clear()
+    created = await FailSafeTrackerStore(store).get_or_create_tracker("c-new")  # as Rasa's processor does
+    out["count_queries_for_new"] = sum(counts)
+    out["new_rows"] = [rows("c-new"), len(created.events)]
+    assert await store.retrieve("c4") is None  # nothing stored, noted ...
+    await rasas.save(DialogueStateTracker.from_events("c4", [ActionExecuted("action_listen"), UserUttered("你好")]))
+    plugin.NOTHING_STORED_FOR = 0.0  # ... but no longer relied on: counted
+    await store.save(DialogueStateTracker.from_events("c4", [ActionExecuted("action_listen"), UserUttered("你好"), ActionExecuted("utter_greet")]))
+    out["stale_note_counted"] = rows("c4")
     print(json.dumps(out, ensure_ascii=False))
 
 asyncio.run(main())
@@ -112,6 +123,10 @@ def test_saves_exactly_the_new_events(postgres_url: str) -> None:
     # loads: the latest session only (or all events), the same as Rasa's; None for no events
     assert seen["loads_as_rasa"] == {"c1": [True, True], "c3": [True, True], "nobody": [True, True]}
     assert seen["latest_session"] == ["第二次"]
+    # a new conversation: no count query (the load found nothing), its first event stored once
+    assert seen["count_queries_for_new"] == 0
+    assert seen["new_rows"] == [1, 1]
+    assert seen["stale_note_counted"] == 3  # an old "nothing stored" note is not relied on
     assert seen["events"] == [
         "action_listen",
         "路燈不亮",
@@ -150,7 +165,10 @@ async def load_after_cut(store_class, name):
         tracker = await store.retrieve(sender)
     except Exception as error:
         return {"cut": cut_connections, "loaded": type(error).__name__}
-    return {"cut": cut_connections, "loaded": [e.as_dict().get("text") for e in tracker.events if e.type_name == "user"]}
+    tracker.update(UserUttered("三民區"))  # the rest of the turn: its save
+    await store.save(tracker)
+    again = await store.retrieve(sender)
+    return {"cut": cut_connections, "loaded": [e.as_dict().get("text") for e in again.events if e.type_name == "user"]}
 
 async def main():
     print(json.dumps({"ours": await load_after_cut(KnownCountSQLTrackerStore, "bot1999-cut-ours"),
@@ -166,4 +184,4 @@ def test_loads_after_its_connections_were_cut(postgres_url: str) -> None:
     fail-safe wrapper would carry the turn on from an empty tracker)."""
     seen = _run_in_rasa(CUT, postgres_url)
     assert seen["rasas"] == {"cut": 1, "loaded": "OperationalError"}  # the failure it guards against
-    assert seen["ours"] == {"cut": 1, "loaded": ["路燈不亮"]}
+    assert seen["ours"] == {"cut": 1, "loaded": ["路燈不亮", "三民區"]}
