@@ -15,6 +15,10 @@ message was taken exactly once and every case the bot gave a number for exists e
 once. Target: >= 40 turns/s sustained with p95 <= 300 ms, no errors, no degraded turn,
 nothing lost or duplicated.
 
+Beside the figures it reads how fast the machine was (``bench.machine``: a fixed Python loop
+with the cluster idle before and after the run; all cores' busy and steal time during it),
+since the same code needs more of a slower machine.
+
 Before measuring, ``--warm-up`` seconds (default 30) of the same load warm the caches, pools
 and Rasa's first turns; they are checked in the database too, but not measured.
 
@@ -34,6 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,7 @@ import httpx
 from bench.chat_load import stop_process_group
 from bench.load_checks import Ledger, ProcessCpu, check_ledger, publish_reaches_replicas
 from bench.load_citizens import NETWORK_ERRORS, Citizen, Pacer, Stats, percentile, session
+from bench.machine import LOOP_ITERATIONS, CpuTimes, loop_seconds
 from bot.cluster.plan import replicas
 from bot.settings import Settings, get_settings
 from bot.store import Database
@@ -142,6 +148,13 @@ async def drive(
     return stats, extra
 
 
+@dataclass(frozen=True, slots=True)
+class Machine:
+    loop_before: float  # bench.machine.loop_seconds with the cluster up and idle, before the load
+    loop_after: float  # the same after the load
+    during: CpuTimes  # the whole machine's CPU time during the measured run
+
+
 def _figures(values: list[float]) -> str:
     if not values:
         return "no turns"
@@ -159,6 +172,7 @@ def report(
     cpu: Counter[str],
     loads: tuple[tuple[float, ...], tuple[float, ...]],
     startup: float,
+    machine: Machine,
     warm: tuple[Stats, Ledger] | None = None,
 ) -> bool:
     seconds = args.seconds
@@ -245,6 +259,13 @@ def report(
         f"after {after[0]:.1f} / {after[1]:.1f} / {after[2]:.1f} (1-min peak during the run {peak:.1f}) "
         f"on {os.cpu_count()} cores"
     )
+    run = machine.during
+    print(
+        f"machine: a fixed Python loop ({LOOP_ITERATIONS / 1e6:g} M additions, fastest of 3) took "
+        f"{machine.loop_before:.2f} s of CPU before the run and {machine.loop_after:.2f} s after (more is a "
+        f"slower machine); during the run all cores were {run.share(run.busy) * 100:.0f} % busy, "
+        f"{run.share(run.steal) * 100:.1f} % taken by the hypervisor (steal)"
+    )
     print("target met" if passed else "TARGET MISSED")
     if args.json:
         figures = {
@@ -264,6 +285,10 @@ def report(
             "cases": len(stats.cases),
             "load_before": before,
             "load_after": after,
+            "loop_seconds_before": machine.loop_before,
+            "loop_seconds_after": machine.loop_after,
+            "busy_share": run.share(run.busy),
+            "steal_share": run.share(run.steal),
             "passed": passed,
         }
         args.json.write_text(json.dumps(figures, indent=2), encoding="utf-8")
@@ -308,6 +333,7 @@ def main() -> None:
             process = start_cluster(log)
         try:
             startup = wait_for_cluster(process, url.rstrip("/"), log, 900)
+            loop_before = loop_seconds()  # the cluster idle
             warm = None
             if args.warm_up > 0:  # caches, pools and Rasa's first turns; checked, not measured
                 warm_stats, _ = asyncio.run(drive(url, args.warm_up, args.rate, args.think, questions, None))
@@ -317,6 +343,7 @@ def main() -> None:
             cpu_before = cpu.sample() if cpu else Counter()
             load_before = os.getloadavg()
             own_cpu = time.process_time()
+            machine_before = CpuTimes.read()
             stats, extra = asyncio.run(
                 drive(
                     url,
@@ -328,14 +355,16 @@ def main() -> None:
                 )
             )
             load_after = os.getloadavg()
+            machine_during = CpuTimes.read() - machine_before
             cpu_used = cpu.sample() - cpu_before if cpu else Counter()
             cpu_used["load generator (this process)"] = time.process_time() - own_cpu
             ledger = check_ledger(database, stats, key)
+            machine = Machine(loop_before, loop_seconds(), machine_during)  # the cluster idle again
         finally:
             if process is not None:
                 stop_cluster(process)
             database.dispose()
-    passed = report(args, stats, extra, ledger, cpu_used, (load_before, load_after), startup, warm)
+    passed = report(args, stats, extra, ledger, cpu_used, (load_before, load_after), startup, machine, warm)
     if args.check and not passed:
         sys.exit(1)
 
