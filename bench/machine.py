@@ -1,7 +1,8 @@
 """How fast this machine was and how busy, read beside a load test's figures.
 
 The same code needs more of the machine on a slow day: on the 2-core machines of these
-benchmarks a fixed Python loop has taken from 1.3 s to 3.0 s. A load test reports
+benchmarks the same Python loop has taken from 1.3 s to 3.0 s on different hours of one day
+(docs/deployment.md, Sizing). A load test reports
 :func:`loop_seconds` before and after its run, so that a figure can be read against the
 speed the machine had, and :class:`CpuTimes` of the whole machine during the run: how busy
 all its cores were and how much time the hypervisor gave to others (steal).

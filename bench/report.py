@@ -69,6 +69,11 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         True,
     ),
     (
+        "Conversation tests: rasa test of the stories and NLU cross-validation, 3 folds (reports in docs/rasa-test/)",
+        [".venv/bin/python", "-m", "bench.rasa_test"],
+        False,
+    ),
+    (
         "Conversation latency: /api/chat through bot1999 run (bot, Rasa, action server), 10 concurrent conversations",
         [".venv/bin/python", "-m", "bench.chat_load", "--conversations", "10", "--rounds", "3"],
         False,
@@ -79,6 +84,21 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         [".venv/bin/python", "-m", "bench.dashboard"],
         False,
     ),
+    (
+        "Dashboard figures on 100,000 seeded turns equal an independent count (make test checks 5,000)",
+        [
+            "env",
+            "BOT1999_SEEDED_TURNS=100000",
+            ".venv/bin/pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "tests/bot/metrics/test_seeded.py",
+        ],
+        False,
+    ),  # fmt: skip
     # Scale-out: bot1999 run-cluster (2 replicas each on this machine) under realistic load.
     (
         "Load test: bot1999 run-cluster (2 replicas each of bot, Rasa, action server) for 5 minutes",

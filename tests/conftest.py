@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import uuid
@@ -10,11 +11,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic.script import ScriptDirectory
 from psycopg import sql
 
 from bench.private_services import PG_BIN, PrivatePostgres, free_port
 from bot.settings import Settings, load_settings
 from bot.store import Database
+from bot.store.db import _alembic_config
 from bot.store.models import Base
 
 REPO = Path(__file__).resolve().parents[1]
@@ -22,6 +25,47 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 POSTGRES_ADMIN_URL = os.environ.get("BOT1999_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = bool(os.environ.get("CI"))
 pytest_plugins = ["tests.browser"]  # the one session-wide Chromium (e2e and security suites)
+
+
+# Tiers (docs/testing.md). A test's tier markers come from what it uses, so none can be
+# forgotten: `make check` runs everything that needs none of these.
+TIER_FIXTURES = {
+    "rasa": {"rasa_stack", "chat_url"},  # the real Rasa server and action server (tests/conversations)
+    "browser": {"browser"},  # Debian's Chromium (tests/browser.py)
+    "cluster": {"under_load"},  # bot1999 run-cluster on a private PostgreSQL and Redis
+    "encoder": {"model_dir", "st_encoder", "st_tokenizer", "nano_encoder"},  # the real e5 model
+}
+TIER_FOLDERS = {
+    "rasa": ("tests/conversations/", "tests/rasa_plugins/"),  # these run code in the Rasa environment
+}
+
+
+# Under pytest-xdist (`make test` runs two workers, --dist loadgroup) the tests that share an
+# expensive session fixture run on one worker, so it starts once: one Rasa stack, one Chromium,
+# one cluster. Tests that share a module-scoped fixture stay together for the same reason.
+SHARED_ONCE = {"rasa_stack": "rasa", "chat_url": "rasa", "browser": "browser", "under_load": "cluster"}
+
+
+def _xdist_group(item: pytest.Item, used: set[str]) -> str | None:
+    for fixture, group in SHARED_ONCE.items():
+        if fixture in used:
+            return group
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    if any(d.scope == "module" for defs in definitions.values() for d in defs):
+        return item.path.relative_to(REPO).as_posix()
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        path = item.path.relative_to(REPO).as_posix()
+        for tier, fixtures in TIER_FIXTURES.items():
+            if used & fixtures or path.startswith(TIER_FOLDERS.get(tier, ())):
+                item.add_marker(tier)
+        group = _xdist_group(item, used)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def _unavailable(reason: str) -> None:
@@ -74,26 +118,82 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated, empty SQLite store made once per session; each test gets a copy."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "store.db"
+    template = Database(f"sqlite:///{path}")
+    template.migrate()
+    template.dispose()
+    return path
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration (what ``Database.migrate`` brings a store to)."""
+    script = ScriptDirectory.from_config(_alembic_config(Database("sqlite://").engine))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def fresh_postgres(url: str, head: str) -> None:
+    """Empty the session's PostgreSQL database, migrated once: every table of ours emptied
+    (identities restarted) when it is at ``head``, else (a test migrated down, or dropped
+    tables) everything dropped and migrated again. Tables a test made itself go too."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        tables = [
+            str(row[0])
+            for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ]
+        version = None
+        if connection.execute("SELECT to_regclass('public.alembic_version')").fetchone() != (None,):
+            version = connection.execute("SELECT max(version_num) FROM alembic_version").fetchone()
+        ours = {table.name for table in Base.metadata.sorted_tables}
+        if version == (head,) and set(tables) >= ours:
+            for extra in sorted(set(tables) - ours):  # e.g. Rasa's events table
+                connection.execute(sql.SQL("DROP TABLE {} CASCADE").format(sql.Identifier(extra)))
+            names = sql.SQL(", ").join(sql.Identifier(table) for table in sorted(ours))
+            connection.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(names))
+            return
+        connection.execute("DROP SCHEMA public CASCADE")
+        connection.execute("CREATE SCHEMA public")
+    database = Database(url)
+    database.migrate()
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres_url(postgres_url: str) -> str:
+    """The session's PostgreSQL database, migrated once."""
+    database = Database(postgres_url)
+    database.migrate()
+    database.dispose()
+    return postgres_url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database, once per backend."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a migrated, empty database, once per backend.
+
+    Migrations run once per session and backend: SQLite stores are copies of a migrated
+    file, and the PostgreSQL database is emptied (or, when a test left it at another
+    revision, rebuilt) before each test."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    url: str = request.getfixturevalue("postgres_url")
-    yield url
-    cleanup = Database(url)
-    Base.metadata.drop_all(cleanup.engine)
-    with cleanup.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    cleanup.dispose()
+        path = tmp_path / "store.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("migrated_postgres_url")
+    fresh_postgres(url, head_revision())
+    return url
 
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
     """A migrated, empty database on each backend."""
     db = Database(database_url)
-    db.migrate()
     yield db
     db.dispose()
 

@@ -1,4 +1,7 @@
-"""100,000 seeded turns: the dashboard's figures equal figures computed here from the raw rows.
+"""Seeded turns: the dashboard's figures equal figures computed here from the raw rows.
+
+``make test`` seeds 5,000 turns; ``make bench`` runs this module again on 100,000
+(``BOT1999_SEEDED_TURNS=100000``), beside the dashboard's timings on as many.
 
 The reference below reads the turn, FAQ, case and handoff tables as they are and applies the
 definitions of docs/metrics.md in plain Python, written apart from ``bot.metrics`` (one pass
@@ -9,6 +12,7 @@ table, the daily sums, the SQL or the incremental refresh shows up as a differen
 from __future__ import annotations
 
 import json
+import os
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -33,6 +37,7 @@ pytestmark = pytest.mark.slow
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
+TURNS = int(os.environ.get("BOT1999_SEEDED_TURNS", "5000"))  # the first 95 %, then the rest incrementally
 CASE_NAMES = {c.code: c.name for c in CATEGORIES}
 
 
@@ -243,21 +248,22 @@ def expected(
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Database, Reference]]:
-    """100,000 turns seeded, derived in two steps (most, then the rest incrementally)."""
+    """TURNS turns seeded, derived in two steps (most, then the rest incrementally)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('seeded') / 'store.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
     database = Database(url)
     database.migrate()
-    summary_ = seed(database, turns=95_000, seed=7)
+    first = TURNS * 95 // 100
+    summary_ = seed(database, turns=first, seed=7)
     refresh(database)
-    seed(database, turns=5_000, seed=8, faqs=False)  # new citizens, then one returns and complains
+    seed(database, turns=TURNS - first, seed=8, faqs=False)  # new citizens, then one returns and complains
     with database.session() as session:
         TurnStore(session).log(Turn("p_seed7_0000001", "p_seed7_0000001", "web", payload="/ask_human",
                                     intent="ask_human", at=datetime(2026, 4, 25, tzinfo=UTC)))  # fmt: skip
     refresh(database)
-    assert summary_.turns == 95_000
+    assert summary_.turns == first
     try:
         yield database, reference(database)
     finally:
@@ -299,10 +305,10 @@ def test_the_whole_period_is_the_seed(seeded: tuple[Database, Reference]) -> Non
     database, ref = seeded
     with database.session() as session:
         whole = summary(session, WHOLE, now=NOW)
-    assert whole.turns == len(ref.rows) == 100_001
-    assert whole.questions > 50_000
-    assert whole.handoffs > 1000
-    assert whole.cases_filed > 1000
+    assert whole.turns == len(ref.rows) == TURNS + 1
+    assert whole.questions > TURNS // 2
+    assert whole.handoffs > TURNS // 100
+    assert whole.cases_filed > TURNS // 100
     assert 0 < whole.successful < whole.answered < whole.questions
     assert whole.cases_overdue
     assert whole.feedback_bad
