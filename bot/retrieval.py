@@ -15,10 +15,16 @@ __all__ = ["make_encoder", "make_retriever", "retriever_config"]
 
 
 def retriever_config(knowledge: KnowledgeSettings) -> RetrieverConfig:
-    """The tuned defaults of :class:`RetrieverConfig` with the settings' ``retrieval`` values over them."""
+    """The tuned defaults of :class:`RetrieverConfig` with the values the settings set over them.
+
+    With ``rerank`` off the defaults are the first stage's own (its scores, hence its
+    decision thresholds, live on another scale than the second stage's).
+    """
+    retrieval = knowledge.retrieval
+    base = RetrieverConfig.reranked_defaults() if retrieval.rerank else RetrieverConfig()
     known = {f.name for f in fields(RetrieverConfig)}
-    values = {k: v for k, v in knowledge.retrieval.model_dump().items() if k in known}
-    return replace(RetrieverConfig(), **values)
+    values = {k: v for k, v in retrieval.model_dump(exclude_unset=True).items() if k in known}
+    return replace(base, **values)
 
 
 def make_encoder(knowledge: KnowledgeSettings, spec: str | None = None) -> Encoder:

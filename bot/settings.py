@@ -60,6 +60,8 @@ class RetrievalSettings(BaseModel):
 
     answer_weight: float = Field(default=_RETRIEVAL.answer_weight, ge=0, le=5)
     lexical_weight: float = Field(default=_RETRIEVAL.lexical_weight, ge=0, le=5)
+    rerank: bool = _RETRIEVAL.rerank  # off: the first stage alone, with its own decision defaults
+    rerank_depth: int = Field(default=_RETRIEVAL.rerank_depth, ge=2, le=100)
     gap_weight: float = Field(default=_RETRIEVAL.gap_weight, ge=0, le=10)
     lexical_evidence_weight: float = Field(default=_RETRIEVAL.lexical_evidence_weight, ge=0, le=10)
     abstain_below: float = Field(default=_RETRIEVAL.abstain_below, ge=-10, le=10)

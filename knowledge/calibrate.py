@@ -80,15 +80,17 @@ def tune(
     *,
     max_answered_wrong: float = 0.04,
     min_oos_abstained: float = 0.9,
+    answer_bonus: float = 0.1,
 ) -> RetrieverConfig:
     """The decision parameters that answer or clarify the most in-scope queries correctly
     while answering at most ``max_answered_wrong`` wrongly and abstaining on at least
-    ``min_oos_abstained`` of the out-of-scope queries of :data:`OOS_KINDS`."""
+    ``min_oos_abstained`` of the out-of-scope queries of :data:`OOS_KINDS`.
+
+    A right direct answer counts ``1 + answer_bonus`` against 1 for a right "did you mean".
+    """
     base = base or RetrieverConfig()
     ranked = [e for e in evidence if e.case.get("gold") and len(e.candidates) > 1]
-    slope, bias = _fit_logistic(
-        [e.candidates[0].score - e.candidates[1].score for e in ranked], [_right(e) for e in ranked]
-    )
+    slope, bias = _fit_logistic([base.margin(e.candidates) for e in ranked], [_right(e) for e in ranked])
     base = replace(base, margin_slope=slope, confidence_bias=bias)
     oos = [e for e in evidence if e.case.get("gold") is None and e.case.get("kind") in OOS_KINDS]
     best: tuple[float, RetrieverConfig] | None = None
@@ -102,7 +104,9 @@ def tune(
             report = evaluate(ReplayRetriever(evidence, candidate), [e.case for e in evidence])
             if report.answered_wrong > max_answered_wrong:
                 continue
-            objective = report.answered_correct + report.clarified_correct + 0.1 * report.answered_correct
+            objective = (
+                report.answered_correct + report.clarified_correct + answer_bonus * report.answered_correct
+            )
             if best is None or objective > best[0]:
                 best = (objective, candidate)
     return best[1] if best is not None else base

@@ -195,6 +195,29 @@ class LexicalIndex:
                 total[rows] += weight * idf * tf * (k1 + 1.0) / (tf + norm)
         return total
 
+    def field_scores(self, text: str, doc_ids: Sequence[str]) -> dict[str, Scores]:
+        """BM25 of a normalised query per field (analysers summed, unweighted) for ``doc_ids`` only."""
+        n = len(self._slots)
+        out = {name: np.zeros(len(doc_ids), dtype=np.float32) for name in FIELDS}
+        if n == 0:
+            return out
+        slots = [self._slots.get(doc_id, -1) for doc_id in doc_ids]
+        k1, b = self.config.k1, self.config.b
+        for (name, analyser), field in self._fields.items():
+            average = field.total / n if field.total > 0 else 1.0
+            column = out[name]
+            for term in set(_ANALYSE[analyser](text)):
+                holders = field.postings.get(term)
+                if not holders:
+                    continue
+                idf = math.log(1.0 + (n - len(holders) + 0.5) / (len(holders) + 0.5))
+                for i, slot in enumerate(slots):
+                    tf = holders.get(slot)
+                    if tf:
+                        norm = k1 * (1.0 - b + b * float(field.lengths[slot]) / average)
+                        column[i] += idf * tf * (k1 + 1.0) / (tf + norm)
+        return out
+
     def coverage(self, query: str) -> float:
         """Share of the query's bigrams that occur in some document's question field."""
         grams = set(bigrams(self.normalise(query)))

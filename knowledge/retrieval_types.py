@@ -29,6 +29,12 @@ class Candidate:
     dense_answer: float  # best cosine with an answer passage
     lexical: float  # raw BM25 score
     duplicates: tuple[str, ...] = ()
+    rerank: float | None = None  # the second stage's score, when it re-ranked the candidates
+
+    @property
+    def rank_score(self) -> float:
+        """The score the candidates are ordered by: the second stage's if it ran, else the fused one."""
+        return self.score if self.rerank is None else self.rerank
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -68,14 +74,22 @@ class RetrieverConfig:
     Fused score of an FAQ: ``dense_question + answer_weight * dense_answer +
     lexical_weight * bm25 / best bm25 of the query``.
 
+    With ``rerank`` the first stage's ``rerank_depth`` best candidates are re-ordered by the
+    second stage (:mod:`knowledge.rerank`), whose score becomes each candidate's ``rank_score``.
+
     Decision, from the (up to ten) ranked candidates of a query:
 
     * *evidence* ``= s1 + gap_weight * (s1 - s10) + lexical_evidence_weight * log(1 + bm25_1)``
-      where ``s1``/``s10`` are the first and last fused scores and ``bm25_1`` the best raw
-      BM25 score among them. Below ``abstain_below`` the query is out of scope: abstain.
-    * *confidence* that the top candidate is right ``= sigmoid(margin_slope * (s1 - s2) +
-      confidence_bias)``; at or above ``answer_confidence`` answer, else offer the first
-      ``clarify_candidates`` candidates.
+      where ``s1``/``s10`` are the highest and lowest fused (first-stage) scores among them
+      and ``bm25_1`` the best raw BM25 score. Below ``abstain_below`` the query is out of
+      scope: abstain.
+    * *confidence* that the top candidate is right ``= sigmoid(margin_slope * (r1 - r2) +
+      confidence_bias)`` where ``r1``/``r2`` are the first two ranking scores (the second
+      stage's if it ran, else the fused ones); at or above ``answer_confidence`` answer,
+      else offer the first ``clarify_candidates`` candidates.
+
+    The defaults are the first stage's, with decision parameters tuned for its scores;
+    :meth:`reranked_defaults` turns the second stage on with those tuned for its scores.
     """
 
     answer_weight: float = 0.7
@@ -88,6 +102,10 @@ class RetrieverConfig:
     lexical_k: int = 50
     flat_limit: int = 20_000  # beyond it: HNSW (docs/benchmarks.md, bench.scale)
     lexical: LexicalConfig = field(default_factory=lambda: LexicalConfig(answer_weight=0.6))
+    # The second stage is off by default: with the thresholds tuned for its scores it answers
+    # directly where two entries share one alternative question (docs/knowledge-base.md).
+    rerank: bool = False  # re-order the first stage's candidates with the second stage (knowledge.rerank)
+    rerank_depth: int = 20  # first-stage candidates the second stage re-orders
     # decision parameters from knowledge.calibrate.tune on the whole Kaohsiung dev set
     gap_weight: float = 1.0
     lexical_evidence_weight: float = 0.3
@@ -97,20 +115,46 @@ class RetrieverConfig:
     answer_confidence: float = 0.9
     clarify_candidates: int = 3
 
+    @classmethod
+    def first_stage_defaults(cls) -> RetrieverConfig:
+        """No second stage, with the decision parameters tuned for the fused scores (the defaults)."""
+        return cls()
+
+    @classmethod
+    def reranked_defaults(cls) -> RetrieverConfig:
+        """The second stage on, with the decision parameters tuned for its scores: python -m
+        bench.rerank (knowledge.calibrate.tune on the held-out-fold re-ranked lists of the
+        Kaohsiung dev set, answer bonus 0.5)."""
+        return cls(
+            rerank=True,
+            gap_weight=2.0,
+            lexical_evidence_weight=0.2,
+            abstain_below=2.251,
+            margin_slope=0.5689,
+            confidence_bias=-0.2916,
+            answer_confidence=0.8,
+        )
+
     def evidence(self, candidates: Sequence[Candidate]) -> float:
         """How strongly the knowledge base covers the query at all (higher: in scope)."""
         if not candidates:
             return float("-inf")
-        top, last = candidates[0].score, candidates[-1].score
+        top, last = max(c.score for c in candidates), min(c.score for c in candidates)
         best_bm25 = max(c.lexical for c in candidates)
         return top + self.gap_weight * (top - last) + self.lexical_evidence_weight * math.log1p(best_bm25)
+
+    @staticmethod
+    def margin(candidates: Sequence[Candidate]) -> float:
+        """How far the top candidate's ranking score is ahead of the next one's (1.0 if alone)."""
+        if len(candidates) < 2:
+            return 1.0
+        return candidates[0].rank_score - candidates[1].rank_score
 
     def confidence(self, candidates: Sequence[Candidate]) -> float:
         """Estimated probability that the top candidate is right, from its margin over the next."""
         if not candidates:
             return 0.0
-        margin = candidates[0].score - candidates[1].score if len(candidates) > 1 else 1.0
-        z = self.margin_slope * margin + self.confidence_bias
+        z = self.margin_slope * self.margin(candidates) + self.confidence_bias
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def decide(self, query: str, candidates: Sequence[Candidate]) -> Decision:

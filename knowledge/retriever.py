@@ -4,8 +4,10 @@ Per FAQ the fused score is ``dense_question + answer_weight * dense_answer +
 lexical_weight * lexical`` where ``dense_question`` is the best cosine between the query
 and the FAQ's question or alternative questions, ``dense_answer`` the best cosine with one
 of its answer passages, and ``lexical`` its BM25 score divided by the query's best BM25
-score. FAQs with the same question text collapse into one candidate. The decision reads
-the top ten candidates' scores (see :class:`RetrieverConfig`).
+score. FAQs with the same question text collapse into one candidate. With
+``config.rerank`` the second stage (:mod:`knowledge.rerank`) then re-orders the
+``rerank_depth`` best candidates. The decision reads the top ten candidates' scores (see
+:class:`RetrieverConfig`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from knowledge.index import DenseIndex
 from knowledge.lexical import LexicalIndex
 from knowledge.normalize import question_key
 from knowledge.passages import answer_passages
+from knowledge.rerank import FaqProfile, Matrix, Reranker, features, hub_scores, profile_faq, query_terms
 from knowledge.retrieval_types import BuildStats, Candidate, Decision, RetrieverConfig
 from knowledge.synonyms import Synonyms, default_synonyms
 from knowledge.vector_cache import Side, VectorCache
@@ -53,10 +56,14 @@ class Retriever:
         *,
         cache_root: Path | str | None = None,
         synonyms: Synonyms | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.encoder = encoder
         self.config = config or RetrieverConfig()
         self._synonyms = synonyms
+        self._reranker = reranker
+        self._profiles: dict[str, FaqProfile] = {}
+        self._hubs: tuple[int, dict[str, float]] | None = None
         self._cache_root = cache_root
         self._cache: VectorCache | None = None
         self._dense = self._new_dense()
@@ -99,6 +106,7 @@ class Retriever:
         self._dense = self._new_dense()
         self._lexical = lexical = LexicalIndex(self.config.lexical, self._rewrite)
         self._entries = {}
+        self._profiles = {}
         misses = cache.misses
         records = list(records)
         self._index_vectors(records)
@@ -138,6 +146,7 @@ class Retriever:
         cache, lexical = self._warm()
         self._index_vectors([record])
         self._entries[record.id] = _Entry(record, question_key(record.question))
+        self._profiles.pop(record.id, None)
         lexical.set(record.id, record.texts(), record.answer)
         cache.save()
 
@@ -145,11 +154,18 @@ class Retriever:
         for index in self._dense.values():
             index.remove(faq_id)
         self._entries.pop(faq_id, None)
+        self._profiles.pop(faq_id, None)
         if self._lexical is not None:
             self._lexical.remove(faq_id)
 
     def search(self, query: str, k: int = 10) -> list[Candidate]:
-        """Up to ``k`` distinct FAQs for ``query``, best first."""
+        """Up to ``k`` distinct FAQs for ``query``, best first (re-ranked when ``config.rerank``)."""
+        if not self.config.rerank:
+            return self.first_stage(query, k)
+        return self.rerank(query, self.first_stage(query, max(k, self.config.rerank_depth)))[:k]
+
+    def first_stage(self, query: str, k: int = 10) -> list[Candidate]:
+        """Up to ``k`` distinct FAQs for ``query`` by fused first-stage score, best first."""
         cfg = self.config
         _, lexical = self._warm()
         normalised = lexical.normalise(query)
@@ -166,6 +182,67 @@ class Retriever:
             scored = self._score_pooled(vector, raw, scale, lexical)
         scored.sort(key=lambda c: (-c.score, c.faq_id))
         return self._collapse(scored, k)
+
+    @property
+    def reranker(self) -> Reranker:
+        """The second stage (the shipped weights unless one was given)."""
+        if self._reranker is None:
+            self._reranker = Reranker.shipped()
+        return self._reranker
+
+    @reranker.setter
+    def reranker(self, reranker: Reranker) -> None:
+        self._reranker = reranker
+
+    def normalise(self, query: str) -> str:
+        """``query`` as the lexical side sees it (folded, punctuation to spaces, synonyms applied)."""
+        _, lexical = self._warm()
+        return lexical.normalise(query)
+
+    def rerank(self, query: str, candidates: list[Candidate]) -> list[Candidate]:
+        """``candidates`` (first-stage order) re-scored by the second stage, best first."""
+        if len(candidates) < 2:
+            return candidates
+        scores = self.reranker.scores(self.rerank_features(query, candidates))
+        order = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+        return [replace(candidates[i], rerank=float(scores[i])) for i in order]
+
+    def rerank_features(self, query: str, candidates: list[Candidate]) -> Matrix:
+        """The second stage's feature rows of ``candidates`` for ``query`` (columns: ``knowledge.rerank.FEATURES``)."""
+        _, lexical = self._warm()
+        normalised = lexical.normalise(query)
+        ids = [c.faq_id for c in candidates]
+        used = self.reranker.weights.features
+        per_field = (
+            lexical.field_scores(normalised, ids) if any(f.startswith("bm25_") for f in used) else None
+        )
+        return features(
+            query_terms(normalised), candidates, [self.profile(faq_id) for faq_id in ids], per_field
+        )
+
+    def profile(self, faq_id: str) -> FaqProfile:
+        """What the re-ranking features read of one indexed FAQ (derived once, kept until it changes)."""
+        profile = self._profiles.get(faq_id)
+        if profile is None:
+            _, lexical = self._warm()
+            record = self._entries[faq_id].record
+            hub = self._hub_scores().get(faq_id, 0.0) if "hub" in self.reranker.weights.features else 0.0
+            profile = profile_faq(record.texts(), record.answer, record.agency, lexical.normalise, hub)
+            self._profiles[faq_id] = profile
+        return profile
+
+    def _hub_scores(self) -> dict[str, float]:
+        """Hubness of every FAQ's question (recomputed when the question index changes)."""
+        index = self._dense["question"]
+        if self._hubs is None or self._hubs[0] != index.generation:
+            if index.kind == "flat":
+                matrix, ids = index.flat()
+                hubs = hub_scores(matrix, ids)
+            else:
+                hubs = {}  # beyond flat_limit the all-pairs product is too dear; no correction
+            self._hubs = (index.generation, hubs)
+            self._profiles = {}
+        return self._hubs[1]
 
     def _slots(self, kind: str, lexical: LexicalIndex) -> tuple[Vectors, npt.NDArray[np.intp]]:
         """The kind's vectors and, per row, its FAQ's row in the lexical scores (cached per change)."""

@@ -3,6 +3,7 @@ from dataclasses import replace
 import pytest
 
 from knowledge.faq import FaqRecord
+from knowledge.rerank import Reranker, RerankWeights
 from knowledge.retriever import Candidate, Retriever, RetrieverConfig
 from knowledge.synonyms import parse_synonyms
 from tests.knowledge._fixtures import CountingEncoder, faqs
@@ -115,3 +116,80 @@ def test_alternative_questions_are_searched_too(retriever: Retriever) -> None:
     )
     retriever.update(with_alt)
     assert retriever.search("寵物晶片植入地點")[0].faq_id == "T-2"
+
+
+# --- the second stage (knowledge.rerank) -------------------------------------------------------
+
+SIBLING_ROWS = [
+    ("S-1", "護照遺失補發需要多久？", "護照遺失補發約需10個工作天。"),
+    ("S-2", "護照遺失補發費用多少？", "護照遺失補發規費每本1,300元。"),
+    ("S-3", "垃圾清運時間？", "垃圾車每晚七點收運。"),
+]
+
+
+def _qtype_reranker() -> Reranker:
+    """A reranker that reads only question-type agreement (first-stage order breaks ties)."""
+    return Reranker(RerankWeights(("fs_score", "qtype_answer"), (0.1, 5.0), (0.0, 0.0), (1.0, 1.0)))
+
+
+@pytest.fixture
+def siblings(encoder: CountingEncoder, tmp_path) -> Retriever:  # type: ignore[no-untyped-def]
+    built = Retriever(encoder, RetrieverConfig(rerank=True), cache_root=tmp_path, reranker=_qtype_reranker())
+    built.build([FaqRecord(id=i, question=q, answer=a) for i, q, a in SIBLING_ROWS])
+    return built
+
+
+def test_the_default_config_is_the_first_stage_and_re_ranking_uses_the_shipped_weights(
+    retriever: Retriever,
+) -> None:
+    assert not retriever.config.rerank  # off by default (docs/knowledge-base.md)
+    assert not any(c.rerank is not None for c in retriever.search("兵役體檢要帶哪些證件", k=3))
+    retriever.config = RetrieverConfig.reranked_defaults()
+    found = retriever.search("兵役體檢要帶哪些證件", k=3)
+    assert found[0].faq_id == "T-1"
+    assert all(c.rerank is not None for c in found)
+    assert retriever.reranker.weights == Reranker.shipped().weights
+
+
+def test_reranker_off_is_the_first_stage(retriever: Retriever) -> None:
+    retriever.config = replace(retriever.config, rerank=False)
+    for query in ("兵役體檢要帶哪些證件", "紅單要怎麼繳", "大型垃圾如何清運"):
+        found = retriever.search(query, k=5)
+        assert found == retriever.first_stage(query, k=5)
+        assert all(c.rerank is None for c in found)
+        assert [c.score for c in found] == sorted((c.score for c in found), reverse=True)
+
+
+def test_reranker_on_reorders_the_first_stage_candidates(retriever: Retriever) -> None:
+    retriever.config = replace(retriever.config, rerank=True, rerank_depth=6)
+    retriever.reranker = _qtype_reranker()
+    found = retriever.search("圖書館借書期限多久", k=3)
+    deeper = {c.faq_id for c in retriever.first_stage("圖書館借書期限多久", k=6)}
+    assert len(found) == 3
+    assert {c.faq_id for c in found} <= deeper
+    assert all(c.rerank is not None for c in found)
+    assert [c.rank_score for c in found] == sorted((c.rank_score for c in found), reverse=True)
+
+
+def test_a_how_long_query_ranks_the_how_long_sibling_first(siblings: Retriever) -> None:
+    assert siblings.search("護照遺失補發要多久", k=2)[0].faq_id == "S-1"
+    assert siblings.search("護照遺失補發要多少錢", k=2)[0].faq_id == "S-2"
+
+
+def test_the_decision_reads_the_second_stage_margin(siblings: Retriever) -> None:
+    found = siblings.search("護照遺失補發要多久", k=3)
+    assert RetrieverConfig.margin(found) == found[0].rank_score - found[1].rank_score
+    decision = siblings.decide("護照遺失補發要多久")
+    assert decision.kind in {"answer", "clarify", "abstain"}
+    if decision.candidates:
+        assert decision.candidates[0].faq_id == "S-1"
+
+
+def test_profiles_follow_updates(siblings: Retriever) -> None:
+    before = siblings.profile("S-3")
+    siblings.update(FaqRecord(id="S-3", question="垃圾清運要多久？", answer="約需三天。"))
+    after = siblings.profile("S-3")
+    assert after != before
+    assert "duration" in after.q_types[0]
+    siblings.remove("S-3")
+    assert "S-3" not in {c.faq_id for c in siblings.search("垃圾清運", k=5)}
