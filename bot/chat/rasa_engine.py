@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -125,11 +126,19 @@ class RasaWarmUp:
 
     SENDER = "bot1999-warm-up"
 
-    def __init__(self, base_url: str, *, token: str = "", turn_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str = "",
+        turn_seconds: float = 5.0,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.params = {"token": token} if token else {}
         self.turn_seconds = turn_seconds
         self.last_turn_seconds: float | None = None
+        self._clock = clock
 
     def __call__(self) -> bool:
         try:
@@ -139,12 +148,12 @@ class RasaWarmUp:
                     return False
                 client.post("/model/parse", json={"text": "請問大型垃圾要怎麼丟"}).raise_for_status()
                 for _ in range(3):
-                    started = time.perf_counter()
+                    started = self._clock()
                     turn = client.post(
                         "/webhooks/rest/webhook", json={"sender": self.SENDER, "message": "/faq"}
                     )
                     turn.raise_for_status()
-                    self.last_turn_seconds = time.perf_counter() - started
+                    self.last_turn_seconds = self._clock() - started
                     if self.last_turn_seconds < self.turn_seconds and turn.json():
                         log.info("Rasa is warmed up: a turn takes %.0f ms", self.last_turn_seconds * 1000)
                         return True

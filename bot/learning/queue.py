@@ -11,7 +11,7 @@ import hashlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -214,9 +214,12 @@ class QueueCache:
     is older than ``max_age_seconds`` (0: at every new turn). Checking costs three small reads.
     """
 
-    def __init__(self, size: int = 16, max_age_seconds: float = 0.0) -> None:
+    def __init__(
+        self, size: int = 16, max_age_seconds: float = 0.0, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.size = size
         self.max_age_seconds = max_age_seconds
+        self._clock = clock
         self._entries: dict[tuple[object, ...], tuple[float, int, QueueResult]] = {}
         self._lock = threading.Lock()
 
@@ -239,7 +242,7 @@ class QueueCache:
             cached = self._entries.get(key)
         if cached is not None:
             made, turn, result = cached
-            if turn == newest_turn or time.monotonic() - made < self.max_age_seconds:
+            if turn == newest_turn or self._clock() - made < self.max_age_seconds:
                 return result
         result = load_queue(
             session,
@@ -254,5 +257,5 @@ class QueueCache:
             self._entries.pop(key, None)
             if len(self._entries) >= self.size:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = (time.monotonic(), newest_turn, result)
+            self._entries[key] = (self._clock(), newest_turn, result)
         return result

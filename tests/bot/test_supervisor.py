@@ -10,13 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.supervisor import Child, supervise
+from tests.waiting import PATIENCE, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -36,19 +36,21 @@ def _free_port() -> int:
 
 
 def test_a_child_that_dies_stops_the_others(tmp_path: Path) -> None:
-    marker = tmp_path / "sleeper.pid"
+    marker, stopped = tmp_path / "sleeper.pid", tmp_path / "sleeper.stopped"
     sleeper = Child(
         "sleeper",
         [
             sys.executable,
             "-c",
-            f"import os,time; open({str(marker)!r},'w').write(str(os.getpid())); time.sleep(60)",
+            # it would sleep for an hour: only the supervisor stopping it ends it (and says so)
+            "import os,signal,sys,time; "
+            f"signal.signal(signal.SIGTERM, lambda *_: (open({str(stopped)!r},'w').write('TERM'), sys.exit(0))); "
+            f"open({str(marker)!r},'w').write(str(os.getpid())); time.sleep(3600)",
         ],
     )
     crasher = Child("crasher", [sys.executable, "-c", "import time; time.sleep(1); raise SystemExit(3)"])
-    started = time.monotonic()
     assert supervise([sleeper, crasher]) == 3
-    assert time.monotonic() - started < 30
+    assert stopped.read_text() == "TERM", "the supervisor stopped the other child"
     assert not _alive(int(marker.read_text()))
 
 
@@ -69,7 +71,7 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     }
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + PATIENCE
         while True:
             try:
                 health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
@@ -104,9 +106,8 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         ]
         assert len(children) == 2, "run starts the action server and the service (no Rasa model here)"
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-        time.sleep(0.2)
-        assert not [pid for pid in children if _alive(pid)]
+        assert process.wait(timeout=PATIENCE) == 0
+        wait_until(lambda: not [pid for pid in children if _alive(pid)], what="run's children to be gone")
     finally:
         if process.poll() is None:
             process.kill()
@@ -114,13 +115,6 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
 
 def _pids(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().split()] if path.exists() else []
-
-
-def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 def test_with_restart_a_child_that_dies_is_started_again_and_the_others_keep_running(tmp_path: Path) -> None:
@@ -141,15 +135,15 @@ def test_with_restart_a_child_that_dies_is_started_again_and_the_others_keep_run
     )
     process = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(lambda: len(_pids(crasher_pids)) == 2, "the crashed child was not started again")
+        wait_until(lambda: len(_pids(crasher_pids)) == 2, what="the crashed child started again")
         second = _pids(crasher_pids)[1]
         os.kill(second, signal.SIGKILL)  # kill -9 in the middle of its work: started again too
-        _wait_for(lambda: len(_pids(crasher_pids)) == 3, "the killed child was not started again")
+        wait_until(lambda: len(_pids(crasher_pids)) == 3, what="the killed child started again")
         assert process.poll() is None, "the supervisor keeps running"
         (sleeper_pid,) = _pids(sleeper_pids)
         assert _alive(sleeper_pid), "the other child was left alone"
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
+        assert process.wait(timeout=PATIENCE) == 0
         _, log = process.communicate()
     finally:
         if process.poll() is None:

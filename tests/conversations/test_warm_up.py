@@ -50,8 +50,8 @@ def test_children_after_a_gated_child_start_only_once_it_is_ready(tmp_path: Path
 
 def test_a_child_that_never_gets_ready_does_not_hold_the_rest_forever(tmp_path: Path) -> None:
     started = tmp_path / "started"
-    stuck = Child(
-        "stuck", [sys.executable, "-c", "import time; time.sleep(60)"], ready=lambda: False, ready_within=1
+    stuck = Child(  # never ready, and up for an hour: were the rest held until it is, this would hang
+        "stuck", [sys.executable, "-c", "import time; time.sleep(3600)"], ready=lambda: False, ready_within=1
     )
     after = Child(
         "after",
@@ -61,9 +61,7 @@ def test_a_child_that_never_gets_ready_does_not_hold_the_rest_forever(tmp_path: 
             f"import pathlib; pathlib.Path({str(started)!r}).touch(); raise SystemExit(4)",
         ],
     )
-    begun = time.monotonic()
-    assert supervise([stuck, after]) == 4
-    assert time.monotonic() - begun < 30
+    assert supervise([stuck, after]) == 4  # (the suite's per-test time-out bounds a hang)
     assert started.exists()
 
 

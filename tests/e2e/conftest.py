@@ -20,6 +20,7 @@ from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.web import chat_page
 from knowledge.importers import Parsed
+from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
 from tests.e2e.live_server import closed_port, serve
 from tests.factories import faq
@@ -105,7 +106,7 @@ def new_context(browser: Browser, live_app: LiveApp) -> Iterator[Callable[..., t
     def open_context(**options: Any) -> tuple[BrowserContext, Page]:
         options = {"locale": "zh-TW", "viewport": {"width": 1024, "height": 768}, **options}
         context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(PATIENCE_MS)
         watch = PageWatch()
 
         def on_request(request: Request) -> None:

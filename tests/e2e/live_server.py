@@ -11,6 +11,8 @@ from contextlib import contextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from tests.waiting import PATIENCE
+
 __all__ = ["serve", "closed_port"]
 
 
@@ -22,7 +24,7 @@ def closed_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI, *, startup_seconds: float = 60.0) -> Iterator[str]:
+def serve(app: FastAPI, *, startup_seconds: float = PATIENCE) -> Iterator[str]:
     """Run ``app`` until the block ends; yields its base URL (``http://127.0.0.1:PORT/``)."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

@@ -19,6 +19,7 @@ from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.store.users import Role, UserStore
 from knowledge.importers import Parsed
+from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
 from tests.e2e.chat_ui import ChatPage, run_axe, screenshot
 from tests.e2e.conftest import RECORDS, PageWatch, with_chat_pages
@@ -56,7 +57,7 @@ def open_context(browser: Browser, handoff_app: str) -> Iterator[Callable[..., P
 
     def new(**options: Any) -> Page:
         context = browser.new_context(locale="zh-TW", viewport={"width": 1100, "height": 800}, **options)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(PATIENCE_MS)
         watch = PageWatch()
 
         def on_request(request: Request) -> None:
@@ -107,7 +108,7 @@ def test_a_live_takeover_round_trip_between_the_chat_and_the_inbox(
 
     # the request shows up in the agent's queue by itself; the agent opens it and takes it
     waiting = agent.locator("[data-queued] a")
-    expect(waiting).to_contain_text("網頁 民眾，已等候", timeout=15_000)
+    expect(waiting).to_contain_text("網頁 民眾，已等候")
     waiting.click()
     transcript = agent.locator("[data-transcript]")
     expect(transcript).to_contain_text("房屋稅怎麼繳")
@@ -118,10 +119,10 @@ def test_a_live_takeover_round_trip_between_the_chat_and_the_inbox(
     expect(agent.get_by_role("button", name="接手對話")).to_be_hidden()
 
     # the citizen is told a person joined; from now on the bot stays silent
-    expect(chat.replies("handoff").last).to_contain_text("客服專員已加入對話", timeout=15_000)
+    expect(chat.replies("handoff").last).to_contain_text("客服專員已加入對話")
     bot_bubbles = chat.log.locator(".msg.bot").count()
     chat.ask("請問可以分期繳嗎？")
-    expect(transcript).to_contain_text("請問可以分期繳嗎？", timeout=10_000)
+    expect(transcript).to_contain_text("請問可以分期繳嗎？")
     assert chat.log.locator(".msg.bot").count() == bot_bubbles, (
         "the bot said something while a person held it"
     )
@@ -131,9 +132,9 @@ def test_a_live_takeover_round_trip_between_the_chat_and_the_inbox(
     agent.get_by_role("button", name="送出").click()
     expect(agent.get_by_label("回覆民眾")).to_have_value("")
     from_person = chat.log.locator(".msg.agent")
-    expect(from_person).to_contain_text("可以的，請帶繳款書到稅捐處臨櫃申請分期。", timeout=15_000)
+    expect(from_person).to_contain_text("可以的，請帶繳款書到稅捐處臨櫃申請分期。")
     expect(from_person.locator(".who")).to_have_text("客服專員")
-    expect(agent.locator(".line-agent .line-delivery")).to_have_text("已送達", timeout=10_000)
+    expect(agent.locator(".line-agent .line-delivery")).to_have_text("已送達")
     screenshot(citizen, "takeover-citizen-chat")
     screenshot(agent, "takeover-agent-conversation", full_page=True)
 
@@ -141,7 +142,7 @@ def test_a_live_takeover_round_trip_between_the_chat_and_the_inbox(
     agent.get_by_role("button", name="交還智慧客服").click()
     expect(agent.locator("[data-handoff-state]")).to_contain_text("目前由智慧客服回覆")
     expect(agent.get_by_role("button", name="送出")).to_be_hidden()
-    expect(chat.replies("handoff").last).to_contain_text("客服專員已離開對話", timeout=15_000)
+    expect(chat.replies("handoff").last).to_contain_text("客服專員已離開對話")
     chat.ask("房屋稅什麼時候繳？")
     expect(chat.replies("answer").last).to_contain_text("房屋稅可以臨櫃、網路或信用卡繳納")
 

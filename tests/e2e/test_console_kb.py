@@ -19,6 +19,7 @@ from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.store.users import Role, UserStore
 from knowledge.importers import Parsed
+from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
 from tests.e2e.chat_ui import ChatPage, run_axe, screenshot
 from tests.e2e.conftest import RECORDS, with_chat_pages
@@ -62,7 +63,7 @@ def open_page(browser: Browser, console_url: str) -> Iterator[Callable[..., Page
 
     def open_one(**options: Any) -> Page:
         context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900}, **options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(PATIENCE_MS)
         watch = Watch()
 
         def on_request(request: Request) -> None:
@@ -232,7 +233,7 @@ def test_an_import_from_the_browser_reports_rejected_rows(
     page.get_by_label("檔案（上限 20 MB）").set_input_files(str(upload))
     page.get_by_role("button", name="開始匯入").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("新題目.csv")
-    expect(page.get_by_text("匯入完成")).to_be_visible(timeout=15_000)
+    expect(page.get_by_text("匯入完成")).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("row 3")
     screenshot(page, "console-kb-import-report", full_page=True)
     page.goto(f"{console_url}console/kb?q=公有市場")

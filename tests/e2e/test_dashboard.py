@@ -26,6 +26,7 @@ from bot.metrics.queries import Filters, summary
 from bot.metrics.refresh import refresh
 from bot.store import Database
 from bot.store.users import Role, UserStore
+from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
 from tests.e2e.chat_ui import run_axe, screenshot
 from tests.e2e.live_server import closed_port, serve
@@ -76,7 +77,7 @@ def open_page(browser: Browser, site: Site) -> Iterator[Callable[..., Page]]:
         context = browser.new_context(
             locale="zh-TW", viewport={"width": 1280, "height": 900}, accept_downloads=True, **options
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(PATIENCE_MS)
         watch = Watch()
 
         def on_request(request: Request) -> None:

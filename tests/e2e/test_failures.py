@@ -20,6 +20,7 @@ from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.store.users import Role, UserStore
 from knowledge.importers import Parsed
+from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
 from tests.e2e.chat_ui import ChatPage, run_axe, screenshot
 from tests.e2e.conftest import RECORDS, with_chat_pages
@@ -73,7 +74,7 @@ def open_page(browser: Browser, app_url: str) -> Iterator[Callable[..., Page]]:
 
     def open_one(**options: Any) -> Page:
         context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900}, **options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(PATIENCE_MS)
         watch = Watch()
 
         def on_request(request: Request) -> None:

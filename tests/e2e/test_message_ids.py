@@ -30,7 +30,7 @@ def test_a_reply_lost_in_transit_is_answered_once_on_the_retry(page: Page, live_
     page.route("**/api/chat", lose_the_first_answer)
     question = "房屋稅什麼時候繳"  # (the other e2e tests ask it otherwise: the turn count is this test's)
     chat.ask(question)
-    expect(chat.replies("answer").last).to_contain_text(TAX_WAYS, timeout=15_000)
+    expect(chat.replies("answer").last).to_contain_text(TAX_WAYS)
     assert len(bodies) == 2
     first, retry = bodies
     assert re.fullmatch(r"m-[0-9a-f-]{36}", str(first["message_id"]))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.waiting import wait_until  # the shared helper, re-exported for the fakes' users
 
 __all__ = ["LoopbackApp", "Request", "Response", "json_response", "wait_until"]
 
@@ -45,15 +45,6 @@ class Response:
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), headers=headers or {})
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0, what: str = "the condition") -> None:
-    """Poll ``condition`` until it holds; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class LoopbackApp:

@@ -57,7 +57,7 @@ def detail_key(organ_no: str, seq_no: int) -> str:
 
 
 class Fault(StrEnum):
-    SLOW = "slow"  # answer only after ``slow_seconds`` (set it beyond the client's time-out)
+    SLOW = "slow"  # answer only after ``slow_seconds``: long after the client gave up (or at stop)
     ERROR = "error"  # HTTP 500
     BLOCKED = "blocked"  # HTTP 200 with a tiny HTML block page
     DROP = "drop"  # close the connection without an answer
@@ -129,11 +129,20 @@ class FakeSowebApi:
     """Start with ``with FakeSowebApi(...) as api:``; ``api.url`` is the base URL."""
 
     def __init__(
-        self, entries: Iterable[FakeEntry], categories: list[dict[str, str]], *, slow_seconds: float = 1.0
+        self,
+        entries: Iterable[FakeEntry],
+        categories: list[dict[str, str]],
+        *,
+        slow_seconds: float = 60.0,
+        idle_seconds: float = 60.0,
     ) -> None:
+        """``slow_seconds``: how late a SLOW fault answers (far beyond any client time-out, so it
+        is a time-out on any machine; ``stop()`` ends the wait). ``idle_seconds``: a kept-alive
+        connection without a request for that long is closed (far beyond a stalled client)."""
         self.entries = {(e.organ_no, e.seq_no): e for e in entries}
         self.categories = categories
         self.slow_seconds = slow_seconds
+        self.idle_seconds = idle_seconds
         self.views = Counter({key: e.view_count for key, e in self.entries.items()})
         self._codes = {c["kind_name"]: c["kind"] for c in categories}
         self._lock = threading.Lock()
@@ -240,7 +249,7 @@ class FakeSowebApi:
 
     @property
     def idle_closed(self) -> int:
-        """Kept-alive connections this server closed because no request came within ``_Handler.timeout``."""
+        """Kept-alive connections this server closed because no request came within ``idle_seconds``."""
         with self._lock:
             return self._idle_closed
 
@@ -321,10 +330,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
     disable_nagle_algorithm = True
-    timeout = 2.0  # an idle kept-alive connection is closed after this
     server: _Server
 
     def setup(self) -> None:
+        self.timeout = self.server.api.idle_seconds  # an idle kept-alive connection is closed after this
         super().setup()
         self.connection_number = self.server.api._new_connection()
 

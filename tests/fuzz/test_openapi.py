@@ -36,6 +36,7 @@ from knowledge.importers import Parsed
 from tests.conftest import app_settings
 from tests.e2e.live_server import closed_port, serve
 from tests.factories import faq
+from tests.waiting import PATIENCE
 
 pytestmark = pytest.mark.slow
 
@@ -99,14 +100,17 @@ def staff_session(live_url: str) -> Iterator[requests.Session]:
         UserStore(session).create("fuzzer", PASSWORD, Role.ADMIN, actor="test")
     database.dispose()
     http = requests.Session()
-    page = http.get(live_url + "console/login", timeout=10)
+    page = http.get(live_url + "console/login", timeout=PATIENCE)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token, page.text
     form = {"username": "fuzzer", "password": PASSWORD, "csrf_token": token.group(1)}
     assert (
-        http.post(live_url + "console/login", data=form, allow_redirects=False, timeout=10).status_code == 303
+        http.post(live_url + "console/login", data=form, allow_redirects=False, timeout=PATIENCE).status_code
+        == 303
     )
-    http.headers["X-CSRF-Token"] = http.get(live_url + "console/api/session", timeout=10).json()["csrf_token"]
+    http.headers["X-CSRF-Token"] = http.get(live_url + "console/api/session", timeout=PATIENCE).json()[
+        "csrf_token"
+    ]
     yield http
     http.close()
 

@@ -45,32 +45,38 @@ async def main():
     out["exclusive"] = dict(seen)
     out["freed"] = a.red.exists(a.key("same"))
     # other conversations do not wait for each other
-    started = time.monotonic()
     async with a.lock("one"):
         async with b.lock("two"):
             out["independent"] = True
-    # a holder that died: its key expires after the lifetime, then the next one gets in
-    a.red.set(a.key("dead"), "someone-gone", px=300)
+    # a holder that died: its key expires after the lifetime, then the next one gets in (measured
+    # from before the key was set, so a slow machine only makes the wait look longer)
     started = time.monotonic()
+    a.red.set(a.key("dead"), "someone-gone", px=300)
     async with b.lock("dead"):
-        out["waited_for_expiry"] = time.monotonic() - started >= 0.2
-    # a holder whose lock expired meanwhile must not free the lock its successor holds
+        out["waited_for_expiry"] = time.monotonic() - started >= 0.25
+        out["dead_key_now"] = (b.red.get(b.key("dead")) or b"").decode() != "someone-gone"
+    # a holder whose lock expired meanwhile must not free the lock its successor holds: each
+    # waits for the other's step (events, not sleeps), so the order holds on any machine
     order = []
+    b_in, a_out = asyncio.Event(), asyncio.Event()
     async def slow():
         async with a.lock("slow", lock_lifetime=0.2):
             order.append("a in")
-            await asyncio.sleep(0.5)
+            await asyncio.wait_for(b_in.wait(), 120)  # b gets in only once a's key expired
         order.append("a out")
         out["successor_still_holds"] = bool(b.red.get(b.key("slow")))
+        a_out.set()
     async def successor():
-        await asyncio.sleep(0.05)
-        async with b.lock("slow", lock_lifetime=5):
+        while not order:
+            await asyncio.sleep(0.005)
+        async with b.lock("slow", lock_lifetime=120):
             order.append("b in")
-            await asyncio.sleep(0.6)
+            b_in.set()
+            await asyncio.wait_for(a_out.wait(), 120)
     await asyncio.gather(slow(), successor())
     out["order"] = order
-    # waiting longer than the lifetime gives Rasa's LockError
-    a.red.set(a.key("stuck"), "someone", px=5000)
+    # waiting longer than the lifetime gives Rasa's LockError (the foreign key outlives any wait)
+    a.red.set(a.key("stuck"), "someone", px=600_000)
     try:
         async with b.lock("stuck", lock_lifetime=0.2):
             out["stuck"] = "entered"
@@ -111,6 +117,7 @@ def test_mutual_exclusion_expiry_and_own_release() -> None:
     assert seen["freed"] == 0
     assert seen["independent"] is True
     assert seen["waited_for_expiry"] is True
+    assert seen["dead_key_now"] is True  # the key now holds b's token
     assert seen["order"] == ["a in", "b in", "a out"]
     assert seen["successor_still_holds"] is True
     assert seen["stuck"] == "LockError"

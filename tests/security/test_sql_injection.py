@@ -9,12 +9,11 @@ every GET form on every console page an admin can reach, so new ones are covered
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import quote, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from bot.store import Database
 from bot.store.models import CaseRow, FaqRow, UserRow
@@ -29,7 +28,7 @@ PAYLOADS = [
     "1) OR (1=1",
     "' UNION SELECT username, password_hash, role, 1, 1 FROM app_user --",
     "'||(SELECT password_hash FROM app_user LIMIT 1)||'",
-    "1; SELECT pg_sleep(10) --",
+    "1; CREATE TABLE sqli_marker (x int) --",  # a stacked statement that ran leaves this table
     "%",
     "_",
     "\\",
@@ -48,12 +47,14 @@ def database_of(client: TestClient) -> Database:
     return database
 
 
-def counts(client: TestClient) -> tuple[int, int, int]:
-    with database_of(client).session() as session:
-        return tuple(  # type: ignore[return-value]
-            int(session.scalar(select(func.count()).select_from(table)) or 0)
-            for table in (FaqRow, CaseRow, UserRow)
-        )
+def counts(client: TestClient) -> tuple[int, int, int, bool]:
+    """The rows of the tables a payload aims at, and whether a stacked statement left its table."""
+    database = database_of(client)
+    with database.session() as session:
+        rows = [
+            int(session.scalar(select(func.count()).select_from(t)) or 0) for t in (FaqRow, CaseRow, UserRow)
+        ]
+    return rows[0], rows[1], rows[2], inspect(database.engine).has_table("sqli_marker")
 
 
 def assert_harmless(response: object, what: str) -> None:
@@ -67,9 +68,7 @@ def test_the_knowledge_base_api_search_and_filters(client: TestClient) -> None:
     before = counts(client)
     for payload in PAYLOADS:
         for name in ("q", "agency", "category"):
-            started = time.monotonic()
             response = client.get("/api/kb/faqs", params={name: payload})
-            assert time.monotonic() - started < 8, f"{name}={payload!r} took long (pg_sleep ran?)"
             assert_harmless(response, f"/api/kb/faqs?{name}={payload!r}")
             if response.status_code == 200:
                 assert response.json()["total"] == 0, (
@@ -127,9 +126,7 @@ def test_every_console_search_box_and_filter(client: TestClient) -> None:
     for (path, _), form in sorted(forms.items()):
         for name in form.fields:  # dates, selects and hidden fields too: a client can send anything
             for payload in PAYLOADS:
-                started = time.monotonic()
                 response = client.get(path, params={**form.fields, name: payload})
-                assert time.monotonic() - started < 8, f"{path}?{name}={payload!r} took long (pg_sleep ran?)"
                 assert_harmless(response, f"{path}?{name}={payload!r}")
     assert counts(client) == before
     client.cookies.clear()

@@ -24,6 +24,7 @@ from bot.store import Database
 from bot.store.models import CaseRow
 from bot.store.users import Role, UserStore
 from tests.bot.console.client import login_as
+from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
 from tests.e2e.live_server import closed_port, serve
 from tests.security.conftest import LIMITS, seed
@@ -120,7 +121,7 @@ def test_no_payload_runs_in_a_browser_even_without_the_csp(browser: Browser, tmp
     with serve(create_app(settings)) as base, TestClient(create_app(settings)) as seeder:
         number = plant(seeder)
         context = browser.new_context(locale="zh-TW", bypass_csp=True)
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(PATIENCE_MS)
         dialogs: list[str] = []
         errors: list[str] = []
         page = context.new_page()

@@ -96,6 +96,22 @@ def post(client: TestClient, *events: dict[str, Any], secret: str = SECRET, sign
     return client.post("/channels/line/webhook", content=body, headers=headers)
 
 
+def nothing_else_was_answered(client: TestClient, line_api: FakeLineApi, database_url: str) -> None:
+    """Prove, without waiting a while, that no earlier event of USER is still to be answered:
+    a marker message of theirs is answered after all of them (the inbox answers a citizen's
+    events one after another, in order), and every stored event is handled by then."""
+    before = len(line_api.deliveries)
+    post(client, text(line_api.issue_reply_token(), "舊沙發要怎麼丟"))
+    wait_until(lambda: len(line_api.deliveries) > before, what="the answer to the marker message")
+    wait_until(
+        lambda: all(e.handled_at is not None for e in channel_events(database_url, "line")),
+        what="every stored event handled",
+    )
+    marker = line_api.deliveries[before]
+    assert any(t.startswith(BULKY_WASTE_ANSWER) for t in marker.texts), "something came before the marker"
+    assert len(line_api.deliveries) == before + 1
+
+
 def test_unsigned_and_forged_webhooks_are_refused_and_nothing_is_processed(
     client: TestClient, line_api: FakeLineApi, database_url: str
 ) -> None:
@@ -111,10 +127,11 @@ def test_unsigned_and_forged_webhooks_are_refused_and_nothing_is_processed(
         headers={"x-line-signature": signature(SECRET, body)},
     )
     assert tampered.status_code == 401
-    time.sleep(0.5)
-    assert line_api.deliveries == []
-    assert channel_events(database_url, "line") == []
-    assert turns(database_url, "line") == []
+    assert channel_events(database_url, "line") == []  # stored before the webhook answers: none
+    nothing_else_was_answered(client, line_api, database_url)
+    assert len(line_api.deliveries) == 1  # the marker's answer only
+    assert len(channel_events(database_url, "line")) == 1
+    assert [t.payload for t in turns(database_url, "line")] == [""]  # the marker's turn only
     # LINE's "Verify" button: a signed body without events
     assert post(client).status_code == 200
 
@@ -155,9 +172,9 @@ def test_a_redelivered_event_is_answered_once(
     wait_until(lambda: len(line_api.replies) == 1, what="the answer")
     again = {**first, "replyToken": line_api.issue_reply_token(), "deliveryContext": {"isRedelivery": True}}
     assert post(client, again).json() == {"accepted": 0}
-    time.sleep(0.5)
-    assert len(line_api.deliveries) == 1
-    assert len(turns(database_url, "line")) == 1
+    nothing_else_was_answered(client, line_api, database_url)
+    assert len(line_api.deliveries) == 2  # the answer, then the marker's: none to the redelivery
+    assert len(turns(database_url, "line")) == 2
 
 
 def test_an_expired_reply_token_falls_back_to_a_push_delivered_once(
@@ -276,7 +293,7 @@ def test_a_push_notification_through_the_gateway(client: TestClient, line_api: F
 
 
 def test_the_follow_event_greets_and_unknown_events_are_ignored(
-    client: TestClient, line_api: FakeLineApi
+    client: TestClient, line_api: FakeLineApi, database_url: str
 ) -> None:
     post(client, event("follow", line_api.issue_reply_token(), follow={"isUnblocked": False}))
     wait_until(lambda: len(line_api.replies) == 1, what="the greeting")
@@ -284,8 +301,8 @@ def test_the_follow_event_greets_and_unknown_events_are_ignored(
     assert post(client, event("somethingNew", line_api.issue_reply_token())).status_code == 200
     standby = {**text(line_api.issue_reply_token(), "房屋稅期限"), "mode": "standby"}
     assert post(client, standby).status_code == 200
-    time.sleep(0.5)
-    assert len(line_api.deliveries) == 1
+    nothing_else_was_answered(client, line_api, database_url)
+    assert len(line_api.deliveries) == 2  # the greeting, then the marker's answer
 
 
 def test_malformed_bodies_are_refused(client: TestClient) -> None:

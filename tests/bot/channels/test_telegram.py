@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,15 +85,34 @@ def test_start_up_checks_the_token_and_registers_the_webhook(
     }
 
 
+def nothing_else_was_answered(
+    client: TestClient, telegram_api: FakeTelegramApi, database_url: str, update_id: int
+) -> list[str]:
+    """Prove, without waiting a while, that no earlier update of CHAT is still to be answered:
+    a marker message there is answered after all of them (the inbox answers a chat's updates one
+    after another, in order), and every stored update is handled by then. The texts sent since."""
+    before = len(telegram_api.sent)
+    assert post(client, text_update(update_id, CHAT, "舊沙發要怎麼丟")).json() == {"accepted": True}
+    wait_until(
+        lambda: (
+            all(e.handled_at is not None for e in channel_events(database_url, "telegram"))
+            and any(m.text.startswith(BULKY_WASTE_ANSWER) for m in telegram_api.sent[before:])
+        ),
+        what="the answer to the marker message, every stored update handled",
+    )
+    return [m.text for m in telegram_api.sent[before:]]
+
+
 def test_updates_without_the_secret_token_are_refused_and_nothing_is_processed(
     client: TestClient, telegram_api: FakeTelegramApi, database_url: str
 ) -> None:
     assert post(client, text_update(1, CHAT, "舊沙發要怎麼丟"), secret=None).status_code == 401
     assert post(client, text_update(1, CHAT, "舊沙發要怎麼丟"), secret="guessed").status_code == 401
     assert post(client, text_update(1, CHAT, "舊沙發要怎麼丟"), secret=SECRET + "x").status_code == 401
-    time.sleep(0.5)
-    assert telegram_api.sent == []
-    assert channel_events(database_url, "telegram") == []
+    assert channel_events(database_url, "telegram") == []  # stored before the webhook answers: none
+    since = nothing_else_was_answered(client, telegram_api, database_url, update_id=2)
+    assert len(since) == len(telegram_api.sent) == 3  # the marker's notice, answer and feedback only
+    assert len(channel_events(database_url, "telegram")) == 1
     for body in ({"message": {}}, {"update_id": "7"}, [1, 2]):
         assert post(client, body).status_code == 400
 
@@ -159,9 +177,11 @@ def test_a_repeated_update_is_answered_once(
     assert post(client, update).json() == {"accepted": True}
     assert post(client, update).json() == {"accepted": False}
     wait_until(lambda: len(telegram_api.sent) == 3, what="the answer")
-    time.sleep(0.5)
-    assert len(telegram_api.sent) == 3
-    assert len(turns(database_url, "telegram")) == 1
+    since = nothing_else_was_answered(client, telegram_api, database_url, update_id=301)
+    assert len(since) == 3  # none to the repeat
+    assert since[1].startswith(BULKY_WASTE_ANSWER)
+    assert len(telegram_api.sent) == 6
+    assert len(turns(database_url, "telegram")) == 2
 
 
 def test_a_location_and_photos_reach_the_conversation(
@@ -215,14 +235,17 @@ def test_a_location_and_photos_reach_the_conversation(
     wait_until(lambda: "只看得懂文字、位置和照片" in telegram_api.sent[-1].text, what="the sticker answer")
 
 
-def test_groups_are_not_answered_and_start_greets(client: TestClient, telegram_api: FakeTelegramApi) -> None:
+def test_groups_are_not_answered_and_start_greets(
+    client: TestClient, telegram_api: FakeTelegramApi, database_url: str
+) -> None:
     group = text_update(500, -100777, "房屋稅期限")
     group["message"]["chat"] = {"id": -100777, "type": "supergroup", "title": "里民群組"}
     post(client, group)
     post(client, text_update(501, CHAT, "/start"))
     wait_until(lambda: len(telegram_api.sent) == 1, what="the greeting")
-    time.sleep(0.5)
-    assert [m.chat_id for m in telegram_api.sent] == [CHAT]
+    nothing_else_was_answered(client, telegram_api, database_url, update_id=502)  # the group's handled too
+    assert {m.chat_id for m in telegram_api.sent} == {CHAT}
+    assert len(telegram_api.sent) == 4  # the greeting, then the marker's three messages
     assert "1999 智慧客服" in telegram_api.sent[0].text
 
 
@@ -332,7 +355,7 @@ def test_polling_mode_end_to_end_with_the_telegram_poll_command(
         reader.start()
         try:
             telegram_api.queue_update(text_update(700, CHAT, "房屋稅期限"))
-            wait_until(lambda: len(telegram_api.sent) == 3, timeout=60, what="the answer through the poller")
+            wait_until(lambda: len(telegram_api.sent) == 3, what="the answer through the poller")
             assert telegram_api.sent[1].text.startswith("每年五月繳納房屋稅。")
             telegram_api.queue_update(text_update(700, CHAT, "房屋稅期限"))  # Telegram sends it again
             telegram_api.queue_update(callback_update(701, CHAT, "/feedback_good"))
@@ -344,7 +367,7 @@ def test_polling_mode_end_to_end_with_the_telegram_poll_command(
             ]
         finally:
             os.killpg(poller.pid, signal.SIGTERM)
-            poller.wait(timeout=15)
+            poller.wait(timeout=60)  # bounds a hang at shutdown only
             reader.join(timeout=5)
             if poller.stdout is not None:
                 poller.stdout.close()

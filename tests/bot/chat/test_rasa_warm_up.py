@@ -5,10 +5,20 @@
 
 from __future__ import annotations
 
-import time
+import pytest
 
 from bot.chat.rasa_engine import RasaWarmUp
 from tests.fakes.loopback import LoopbackApp, Request, Response, json_response
+
+
+class Clock:
+    """The warm-up's clock: a turn takes as long as the fake Rasa says, whatever the machine."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 class StartingRasa(LoopbackApp):
@@ -16,9 +26,10 @@ class StartingRasa(LoopbackApp):
 
     name = "starting-rasa"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         super().__init__()
         self.stage = "loading"  # loading -> no-actions -> slow -> warm
+        self.clock = clock or Clock()
 
     def handle(self, request: Request) -> Response:
         if request.path == "/status":
@@ -31,25 +42,25 @@ class StartingRasa(LoopbackApp):
         if request.path == "/webhooks/rest/webhook":
             if self.stage == "no-actions":  # Rasa answers, but the action server did not
                 return json_response(200, [])
-            if self.stage == "slow":
-                time.sleep(0.4)
+            self.clock.now += 0.4 if self.stage == "slow" else 0.01  # the turn's duration
             sender = request.json()["sender"]
             return json_response(200, [{"recipient_id": sender, "custom": {"reply": {"kind": "abstain"}}}])
         return json_response(404, {})
 
 
 def test_ready_only_once_a_whole_turn_is_fast() -> None:
-    with StartingRasa() as rasa:
-        warm_up = RasaWarmUp(rasa.url, token="s3cret", turn_seconds=0.3)
+    clock = Clock()
+    with StartingRasa(clock) as rasa:
+        warm_up = RasaWarmUp(rasa.url, token="s3cret", turn_seconds=0.3, clock=clock)
         assert not warm_up(), "no model loaded yet"
         rasa.stage = "no-actions"
         assert not warm_up(), "a turn without the action server's reply"
         rasa.stage = "slow"
         assert not warm_up(), "turns slower than the chat's timeout"
-        assert warm_up.last_turn_seconds is not None
-        assert warm_up.last_turn_seconds >= 0.3
+        assert warm_up.last_turn_seconds == pytest.approx(0.4)
         rasa.stage = "warm"
         assert warm_up()
+        assert warm_up.last_turn_seconds == pytest.approx(0.01)
         turns = [r for r in rasa.requests if r.path == "/webhooks/rest/webhook"]
         assert {r.json()["sender"] for r in turns} == {RasaWarmUp.SENDER}, "a conversation of its own"
         assert all(r.query == {"token": ["s3cret"]} for r in rasa.requests)

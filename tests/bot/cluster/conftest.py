@@ -20,6 +20,7 @@ import pytest
 import uvicorn
 
 from tests.conftest import REPO
+from tests.waiting import PATIENCE
 
 
 def free_port() -> int:
@@ -145,7 +146,9 @@ class RunningBalancer:
     process: subprocess.Popen[bytes]
 
     def status(self) -> list[dict[str, Any]]:
-        backends: list[dict[str, Any]] = httpx.get(f"{self.url}/_balancer", timeout=5).json()["backends"]
+        backends: list[dict[str, Any]] = httpx.get(f"{self.url}/_balancer", timeout=PATIENCE).json()[
+            "backends"
+        ]
         return backends
 
 
@@ -162,7 +165,7 @@ def start_balancer() -> Iterator[Callable[..., RunningBalancer]]:
         process = subprocess.Popen([*argv, *extra], cwd=REPO)
         running.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + PATIENCE
         while True:
             try:
                 httpx.get(f"{url}/_balancer", timeout=1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,24 +9,22 @@ import httpx
 import pytest
 
 from tests.bot.cluster.conftest import EchoBackend, RunningBalancer, free_port, hang_up_backend, serve
+from tests.waiting import PATIENCE, wait_until
 
 pytestmark = pytest.mark.integration
 
 Start = Callable[..., RunningBalancer]
 
 
-def _wait(condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.05)
+def _wait(condition: Callable[[], bool]) -> None:
+    wait_until(condition, what="the balancer to see it")
 
 
 def test_round_robin_over_healthy_backends(start_balancer: Start) -> None:
     a, b = EchoBackend("a"), EchoBackend("b")
     with serve(a) as url_a, serve(b) as url_b:
         balancer = start_balancer(url_a, url_b)
-        served = [httpx.get(f"{balancer.url}/x", timeout=5).headers["x-backend"] for _ in range(8)]
+        served = [httpx.get(f"{balancer.url}/x", timeout=PATIENCE).headers["x-backend"] for _ in range(8)]
         assert served in (["a", "b"] * 4, ["b", "a"] * 4)
         assert [backend["served"] for backend in balancer.status()] == [4, 4]
 
@@ -38,10 +35,10 @@ def test_a_busy_backend_gets_the_next_requests_later(start_balancer: Start) -> N
     a, b = EchoBackend("a"), EchoBackend("b")
     with serve(a) as url_a, serve(b) as url_b, ThreadPoolExecutor(1) as pool:
         balancer = start_balancer(url_a, url_b)
-        slow = pool.submit(httpx.get, f"{balancer.url}/hold", timeout=10)
+        slow = pool.submit(httpx.get, f"{balancer.url}/hold", timeout=PATIENCE)
         _wait(lambda: any(backend["in_flight"] == 1 for backend in balancer.status()))
         busy = next(backend["url"] for backend in balancer.status() if backend["in_flight"] == 1)
-        served = [httpx.get(f"{balancer.url}/x", timeout=5).headers["x-backend"] for _ in range(4)]
+        served = [httpx.get(f"{balancer.url}/x", timeout=PATIENCE).headers["x-backend"] for _ in range(4)]
         a.release.set()
         b.release.set()
         assert slow.result().status_code == 201
@@ -80,7 +77,9 @@ def test_a_backend_that_refuses_connections_is_skipped(start_balancer: Start) ->
     with serve(a) as url_a:
         dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
         balancer = start_balancer(dead, url_a)
-        responses = [httpx.post(f"{balancer.url}/api/chat", content=b"{}", timeout=5) for _ in range(6)]
+        responses = [
+            httpx.post(f"{balancer.url}/api/chat", content=b"{}", timeout=PATIENCE) for _ in range(6)
+        ]
         assert [r.status_code for r in responses] == [201] * 6  # POSTs too: none of them was sent
         assert len(a.seen) == 6
         status = {backend["url"]: backend for backend in balancer.status()}
@@ -94,11 +93,11 @@ def test_health_checks_take_a_backend_out_and_back(start_balancer: Start) -> Non
         balancer = start_balancer(url_a, url_b)
         b.healthy = False
         _wait(lambda: not {x["url"]: x for x in balancer.status()}[url_b]["healthy"])
-        served = {httpx.get(f"{balancer.url}/x", timeout=5).headers["x-backend"] for _ in range(6)}
+        served = {httpx.get(f"{balancer.url}/x", timeout=PATIENCE).headers["x-backend"] for _ in range(6)}
         assert served == {"a"}
         b.healthy = True
         _wait(lambda: {x["url"]: x for x in balancer.status()}[url_b]["healthy"])
-        served = {httpx.get(f"{balancer.url}/x", timeout=5).headers["x-backend"] for _ in range(6)}
+        served = {httpx.get(f"{balancer.url}/x", timeout=PATIENCE).headers["x-backend"] for _ in range(6)}
         assert served == {"a", "b"}
 
 
@@ -106,11 +105,11 @@ def test_a_request_sent_then_broken_off_is_retried_only_when_idempotent(start_ba
     a = EchoBackend("a")
     with hang_up_backend() as (url_dropper, taken), serve(a) as url_a:
         balancer = start_balancer(url_dropper, url_a)  # the first request goes to the dropper
-        post = httpx.post(f"{balancer.url}/api/chat", content=b"{}", timeout=10)
+        post = httpx.post(f"{balancer.url}/api/chat", content=b"{}", timeout=PATIENCE)
         assert post.status_code == 502  # it may have been acted on: the client decides
         assert taken == ["POST /api/chat HTTP/1.1"]
         assert a.seen == []
-        gets = [httpx.get(f"{balancer.url}/api/kb/version", timeout=10) for _ in range(2)]
+        gets = [httpx.get(f"{balancer.url}/api/kb/version", timeout=PATIENCE) for _ in range(2)]
         assert [g.status_code for g in gets] == [201, 201]  # the one that hit the dropper went on to a
         # aiohttp sends an idempotent request once more to the same replica first (in case the
         # connection was a keep-alive one the replica had just closed); then the next replica
@@ -120,7 +119,7 @@ def test_a_request_sent_then_broken_off_is_retried_only_when_idempotent(start_ba
 
 def test_no_backend_answers(start_balancer: Start) -> None:
     balancer = start_balancer(f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}")
-    response = httpx.get(f"{balancer.url}/healthz", timeout=10)
+    response = httpx.get(f"{balancer.url}/healthz", timeout=PATIENCE)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert [backend["healthy"] for backend in balancer.status()] == [False, False]
@@ -130,9 +129,10 @@ def test_a_body_over_the_limit_is_refused(start_balancer: Start) -> None:
     a = EchoBackend("a")
     with serve(a) as url_a:
         balancer = start_balancer(url_a, extra=("--max-body-mb", "1"))
-        response = httpx.post(f"{balancer.url}/console/import", content=b"x" * (2**20 + 1), timeout=10)
+        response = httpx.post(f"{balancer.url}/console/import", content=b"x" * (2**20 + 1), timeout=PATIENCE)
         assert response.status_code == 413
         assert a.seen == []
         assert (
-            httpx.post(f"{balancer.url}/console/import", content=b"x" * 2**20, timeout=10).status_code == 201
+            httpx.post(f"{balancer.url}/console/import", content=b"x" * 2**20, timeout=PATIENCE).status_code
+            == 201
         )

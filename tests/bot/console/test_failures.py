@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +14,7 @@ from bot.store.models import AuditRow, FaqDraftRow, TurnRow
 from bot.store.users import Role
 from tests.bot.console.client import login_as
 from tests.factories import faq
+from tests.waiting import wait_until
 
 POTHOLES = ["路上的坑洞要找誰補", "馬路有坑洞找誰補", "路上有坑洞要找誰修"]
 ROAD = faq(
@@ -40,15 +39,6 @@ def _ask(client: TestClient, text: str, sender: str) -> str:
     return next(r["kind"] for r in replies if r["kind"] in {"answer", "clarify", "abstain"})
 
 
-def _until(check: Callable[[], bool], seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def _turns(client: TestClient) -> int:
     with _db(client).session() as session:
         return int(session.scalar(select(func.count()).select_from(TurnRow)) or 0)
@@ -59,7 +49,8 @@ def failing(console: TestClient) -> TestClient:
     """The road-repair entry is live, and citizens asked about potholes in their own words, in vain."""
     with _db(console).session() as session:
         FaqStore(session).create(ROAD, actor="test")
-    assert _until(lambda: console.app.state.index.get("F-4") is not None)  # type: ignore[attr-defined]
+    index = console.app.state.index  # type: ignore[attr-defined]
+    wait_until(lambda: index.get("F-4") is not None, what="the live index to catch up")
     for n, text in enumerate([*POTHOLES, POTHOLES[0]]):
         assert _ask(console, text, f"web-citizen-{n}") == "abstain"
     assert _ask(console, "公園可以放風箏嗎", "web-kite") == "abstain"
@@ -127,7 +118,7 @@ def test_a_cluster_becomes_alternative_questions_and_the_bot_answers_them(failin
     assert "已將 3 個問法加入 F-4" in failing.get(response.headers["location"]).text  # the flash message
     assert set(failing.get("/api/kb/faqs/F-4").json()["alt_questions"]) == set(POTHOLES)
     # the live index picks the change up within seconds: the citizens' words are answered now
-    assert _until(lambda: _ask(failing, POTHOLES[1], "web-later") == "answer")
+    wait_until(lambda: _ask(failing, POTHOLES[1], "web-later") == "answer", what="the live index to catch up")
     assert all(_ask(failing, text, "web-later") == "answer" for text in POTHOLES)
     queue = failing.get("/console/failures").text
     assert POTHOLES[0] not in queue.split("最近處理")[0]

@@ -3,7 +3,6 @@
 import csv
 import io
 import json
-import time
 
 from fastapi.testclient import TestClient
 from openpyxl import Workbook
@@ -13,6 +12,7 @@ from bot.console.duplicates import bigram_set, dice, near_duplicates
 from bot.store import Database
 from bot.store.models import AuditRow, FaqRow
 from tests.bot.console.client import login_as
+from tests.waiting import eventually
 
 
 def _db(client: TestClient) -> Database:
@@ -22,12 +22,12 @@ def _db(client: TestClient) -> Database:
 
 def _finish(client: TestClient, job_url: str) -> dict[str, object]:
     job_id = job_url.rsplit("/", 1)[1]
-    deadline = time.monotonic() + 30
-    while True:
+
+    def finished() -> dict[str, object] | None:
         status = client.get(f"/console/api/kb/import/{job_id}").json()
-        if status["finished"] or time.monotonic() > deadline:
-            return dict(status)
-        time.sleep(0.1)
+        return dict(status) if status["finished"] else None
+
+    return eventually(finished, what=f"import job {job_id} to finish")
 
 
 def _upload(client: TestClient, name: str, content: bytes, **fields: str) -> str:

@@ -1,16 +1,17 @@
 """Knowledge-base curation pages over the real app, store and live index."""
 
 import re
-import time
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bot.kb_index import LiveIndex
 from bot.store import Database
 from bot.store.models import AuditRow, FaqDraftRow
 from tests.bot.console.client import login_as
 from tests.bot.console.conftest import RECORDS
+from tests.waiting import wait_until
 
 
 def _db(client: TestClient) -> Database:
@@ -33,13 +34,9 @@ def _chat(client: TestClient, text: str) -> str:
     return " ".join(r["text"] for r in replies if r["kind"] == "answer")
 
 
-def _until(check: object, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
+def _index(client: TestClient) -> LiveIndex:
+    index: LiveIndex = client.app.state.index  # type: ignore[attr-defined]
+    return index
 
 
 def test_list_search_and_filters(console: TestClient) -> None:
@@ -74,7 +71,9 @@ def test_stale_answers_are_flagged_after_the_configured_age(console: TestClient)
 
 def test_edit_save_draft_then_publish_changes_the_bots_answer(console: TestClient) -> None:
     login_as(console, "staff")
-    assert _until(lambda: _chat(console, "房屋稅什麼時候繳？").startswith("每年五月"))
+    wait_until(
+        lambda: _chat(console, "房屋稅什麼時候繳？").startswith("每年五月"), what="the live index to catch up"
+    )
     fields = {**_form(console, "F-2"), "answer": "自今年起改為每年十一月繳納房屋稅。"}
 
     preview = console.post("/console/kb/faq/F-2", data={**fields, "action": "preview"})
@@ -86,7 +85,7 @@ def test_edit_save_draft_then_publish_changes_the_bots_answer(console: TestClien
     saved = console.post("/console/kb/faq/F-2", data={**fields, "action": "save"})
     assert "已儲存 F-2 的草稿" in saved.text
     assert "尚未發布的草稿" in saved.text
-    time.sleep(0.5)
+    _index(console).refresh()  # whatever the background refresh would pick up, it has now
     assert _chat(console, "房屋稅什麼時候繳？").startswith("每年五月")  # a draft does not go live
 
     revision = _form(console, "F-2")["revision"]
@@ -136,7 +135,9 @@ def test_history_shows_the_diff_and_rollback_restores_a_revision(console: TestCl
     revision = _form(console, "F-3")["revision"]
     back = console.post("/console/kb/faq/F-3/rollback", data={"revision": revision, "to": "1"})
     assert "回復到第 1 版" in back.text
-    assert _until(lambda: "請撥1999報修路燈。" in _chat(console, "路燈不亮要找誰？"))
+    wait_until(
+        lambda: "請撥1999報修路燈。" in _chat(console, "路燈不亮要找誰？"), what="the live index to catch up"
+    )
     assert "回復" in console.get("/console/kb/faq/F-3/history").text
 
 
@@ -160,7 +161,10 @@ def test_a_new_entry_starts_as_a_draft_and_goes_live_when_published(console: Tes
     assert "寵物登記" not in _chat(console, "寵物登記要去哪裡辦？")
     revision = _form(console, "N-1")["revision"]
     console.post("/console/kb/faq/N-1/publish", data={"revision": revision})
-    assert _until(lambda: _chat(console, "寵物登記要去哪裡辦？").startswith("請帶寵物到各區動物醫院"))
+    wait_until(
+        lambda: _chat(console, "寵物登記要去哪裡辦？").startswith("請帶寵物到各區動物醫院"),
+        what="the live index to catch up",
+    )
 
 
 def test_archive_and_discard(console: TestClient) -> None:
@@ -172,7 +176,10 @@ def test_archive_and_discard(console: TestClient) -> None:
     revision = _form(console, "F-1")["revision"]
     archived = console.post("/console/kb/faq/F-1/archive", data={"revision": revision, "next": "/console/kb"})
     assert "已封存 F-1" in archived.text
-    assert _until(lambda: RECORDS[0].answer not in _chat(console, "大型垃圾要怎麼預約清運？"))
+    wait_until(
+        lambda: RECORDS[0].answer not in _chat(console, "大型垃圾要怎麼預約清運？"),
+        what="the live index to catch up",
+    )
 
 
 def test_try_the_bot(console: TestClient) -> None:

@@ -1,7 +1,6 @@
 """The synonym page: staff rules over the shipped list, tried, published to the live index, rolled back."""
 
 import re
-import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -10,21 +9,13 @@ from bot.kb_index import LiveIndex
 from bot.store import Database
 from bot.store.models import AuditRow
 from tests.bot.console.client import login_as
+from tests.waiting import wait_until
 
 
 def _lexical(client: TestClient, query: str, faq_id: str) -> float:
     index: LiveIndex = client.app.state.index  # type: ignore[attr-defined]
     _, candidates = index.inspect(query)
     return next((c.lexical for c in candidates if faq_id in c.ids), 0.0)
-
-
-def _wait(check: object, seconds: float = 3.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_rule_is_tried_published_live_and_rolled_back(console: TestClient) -> None:
@@ -45,14 +36,14 @@ def test_a_rule_is_tried_published_live_and_rolled_back(console: TestClient) -> 
 
     published = console.post("/console/kb/synonyms/publish", data={"note": "台語稅目"})
     assert "已發布第 1 版同義詞" in published.text
-    assert _wait(lambda: _lexical(console, "厝錢", "F-2") > 0)
+    wait_until(lambda: _lexical(console, "厝錢", "F-2") > 0, what="the live index to catch up")
 
     console.post("/console/kb/synonyms/delete", data={"variant": "厝錢"})
     console.post("/console/kb/synonyms/publish", data={})
-    assert _wait(lambda: _lexical(console, "厝錢", "F-2") == 0.0)
+    wait_until(lambda: _lexical(console, "厝錢", "F-2") == 0.0, what="the live index to catch up")
     back = console.post("/console/kb/synonyms/rollback", data={"version": "1"})
     assert "已回復到第 1 版同義詞" in back.text
-    assert _wait(lambda: _lexical(console, "厝錢", "F-2") > 0)
+    wait_until(lambda: _lexical(console, "厝錢", "F-2") > 0, what="the live index to catch up")
 
     database: Database = console.app.state.database  # type: ignore[attr-defined]
     with database.session() as session:

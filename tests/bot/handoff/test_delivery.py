@@ -12,6 +12,7 @@ from bot.handoff.notifications import notify
 from bot.store import Database
 from bot.store.outbox import NotificationStore
 from tests.bot.handoff.conftest import RecordingGateway, handoff_settings, reachable
+from tests.waiting import wait_until_async
 
 T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 
@@ -139,21 +140,28 @@ def test_the_running_loop_delivers_when_woken(database: Database) -> None:
     reachable(database, "p_a", "line", "U-a")
     registry = Gateways()
     registry.register(line)
-    loop = DeliveryLoop(database, registry, handoff_settings(delivery_poll_seconds=30))
+    # a poll interval no test outlives: after its first round the loop delivers only when woken
+    settings = handoff_settings(delivery_poll_seconds=30).model_copy(update={"delivery_poll_seconds": 1e6})
+    loop = DeliveryLoop(database, registry, settings)
+    rounds: list[DeliveryRound] = []
+    deliver_once = loop.deliver_once
 
-    async def scenario() -> float:
+    async def counted() -> DeliveryRound:
+        result = await deliver_once()
+        rounds.append(result)
+        return result
+
+    loop.deliver_once = counted  # type: ignore[method-assign]
+
+    async def scenario() -> None:
         loop.start()
-        await asyncio.sleep(0.3)  # the first round found nothing; it now sleeps up to 30 s
-        started = asyncio.get_running_loop().time()
+        await wait_until_async(lambda: rounds, what="the first round")
+        assert rounds == [DeliveryRound()]  # it found nothing and now waits for the next poll or a wake
         _say(database, "p_a", "專員的回覆")
         loop.wake()
-        for _ in range(500):
-            if line.pushed:
-                break
-            await asyncio.sleep(0.01)
-        took = asyncio.get_running_loop().time() - started
+        await wait_until_async(lambda: line.pushed, what="the push after the wake")
         await loop.stop()
-        return took
 
-    assert asyncio.run(scenario()) < 2.0
+    asyncio.run(scenario())
     assert line.texts() == ["專員的回覆"]
+    assert rounds[1] == DeliveryRound(delivered=1)

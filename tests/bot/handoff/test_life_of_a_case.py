@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +42,11 @@ CASE_SLOTS = {
 NUMBER = re.compile(r"\d{6}-\d{4,}-\d")
 
 
-@pytest.fixture
-def world(
-    actions_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@contextmanager
+def _world(
+    actions_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, rasa_timeout: float, grace: float
 ) -> Iterator[tuple[TestClient, ScriptedRasa]]:
-    monkeypatch.setenv("BOT1999_HANDOFF__FILED_NOTICE_GRACE_SECONDS", "2")  # the action server's setting
+    monkeypatch.setenv("BOT1999_HANDOFF__FILED_NOTICE_GRACE_SECONDS", str(grace))  # the action server's
     get_settings.cache_clear()
     status_rule = Rule(("查詢",), ActionCaseStatus(), "check_case_status")
     rules = [
@@ -55,7 +56,7 @@ def world(
             ActionFileCase(),
             "report_issue",
             dict(CASE_SLOTS, category="道路坑洞"),
-            delay_seconds=2.5,
+            delay_seconds=rasa_timeout + 1,  # always too late, however slow the machine
         ),
         status_rule,
     ]
@@ -63,11 +64,31 @@ def world(
         settings = app_settings(
             actions_store,
             tmp_path,
-            rasa={"url": rasa.url, "timeout_seconds": 1.5, "cool_off_seconds": 0},
-            handoff={"delivery_poll_seconds": 0.1},
+            rasa={"url": rasa.url, "timeout_seconds": rasa_timeout, "cool_off_seconds": 0},
+            handoff={"delivery_poll_seconds": 0.1, "filed_notice_grace_seconds": grace},
         )
         with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as client:
             yield client, rasa
+
+
+@pytest.fixture
+def world(
+    actions_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, ScriptedRasa]]:
+    """Rasa answers in time: a time-out and a grace that a slow machine never reaches, so every
+    reply arrives and the filing notice is settled by the reply, not pushed after the grace."""
+    with _world(actions_store, tmp_path, monkeypatch, rasa_timeout=60, grace=3600) as world:
+        yield world
+
+
+@pytest.fixture
+def late_world(
+    actions_store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[TestClient, ScriptedRasa]]:
+    """Rasa files the case but answers after the chat gave up: a short time-out (the answer
+    comes a second after it, so it is late on any machine) and a short grace (the push)."""
+    with _world(actions_store, tmp_path, monkeypatch, rasa_timeout=1.5, grace=2) as world:
+        yield world
 
 
 def _say(client: TestClient, sender: str, text: str) -> list[dict[str, Any]]:
@@ -141,6 +162,12 @@ def test_from_a_chat_message_to_closure_with_every_notice_on_the_citizens_channe
     assert "已更換故障燈具" in closed["text"]
     assert "派工單" not in assigned["text"] + closed["text"], "internal notes stay inside"
     assert "已結案" in _check_status(rasa, client, citizen, number, "678")
+
+    def recorded() -> bool:  # the loop records a push after it reached the mailbox: wait for that too
+        with database.session() as session:
+            return all(n.delivered_at is not None for n in NotificationStore(session).for_case(number))
+
+    wait_until(recorded, what="every notice recorded as delivered")
     with database.session() as session:
         events = CaseStore(session).events(number)
         notices = NotificationStore(session).for_case(number)
@@ -156,14 +183,14 @@ def test_from_a_chat_message_to_closure_with_every_notice_on_the_citizens_channe
 
 
 def test_when_the_reply_with_the_number_is_lost_the_number_is_pushed(
-    world: tuple[TestClient, ScriptedRasa],
+    late_world: tuple[TestClient, ScriptedRasa],
 ) -> None:
-    client, _ = world
+    client, _ = late_world
     citizen = "web-citizen-2"
     replies = _say(client, citizen, "路上有個大坑洞")  # Rasa files the case but answers too late
     assert replies[0]["kind"] == "notice", "the citizen got the degraded answer"
     assert not any(NUMBER.search(r["text"]) for r in replies)
-    wait_until(lambda: len(_pushed(client, citizen)) == 1, timeout=10, what="the filing notice")
+    wait_until(lambda: len(_pushed(client, citizen)) == 1, what="the filing notice")
     (pushed,) = _pushed(client, citizen)
     assert pushed["kind"] == "case"
     assert NUMBER.search(pushed["text"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -106,7 +105,7 @@ def test_the_cache_serves_a_reload_and_notices_new_turns_and_resolutions(databas
 
 
 @pytest.mark.slow
-def test_a_busy_month_is_read_and_clustered_in_seconds(database: Database) -> None:
+def test_a_busy_month_is_read_and_clustered(database: Database) -> None:
     topics = [
         "垃圾車幾點會來",
         "房屋稅可以刷卡嗎",
@@ -129,22 +128,23 @@ def test_a_busy_month_is_read_and_clustered_in_seconds(database: Database) -> No
     ]
     with database.session() as session:
         session.execute(insert(TurnRow), rows)
-    started = time.perf_counter()
     with database.session() as session:
         result = load_queue(session, T0, T0 + DAY)
-    took = time.perf_counter() - started
+    # the figure itself (a few seconds) is not asserted: CI's shared machine is at times at half
+    # speed; the suite's per-test time-out (pyproject: timeout) bounds a run gone quadratic
     assert result.questions == 20_000
     assert sum(c.count for c in result.clusters) == 20_000
-    assert took < 60  # a shared 2-core machine; typically a few seconds
 
 
 def test_a_cache_with_a_max_age_keeps_serving_until_staff_act(database: Database) -> None:
     log = TurnLog(database)
     _busy_day(log)
-    cache = QueueCache(max_age_seconds=3600)
+    now = [1000.0]
+    cache = QueueCache(max_age_seconds=3600, clock=lambda: now[0])
     with database.session() as session:
         first = cache.load(session, T0, T0 + DAY)
     log.ask("公園可以放風箏嗎", "abstain", who="p_8", channel="line")
+    now[0] += 3599
     with database.session() as session:
         assert cache.load(session, T0, T0 + DAY) is first  # new turns wait for the max age
         ResolutionStore(session).record(
@@ -154,3 +154,13 @@ def test_a_cache_with_a_max_age_keeps_serving_until_staff_act(database: Database
         fresh = cache.load(session, T0, T0 + DAY)  # a staff action shows at once
     assert fresh is not first
     assert fresh.hidden == 2
+    with database.session() as session:
+        assert cache.load(session, T0, T0 + DAY) is fresh
+    log.ask("路燈不亮要找誰", "abstain", who="p_9", channel="line")
+    with database.session() as session:
+        assert cache.load(session, T0, T0 + DAY) is fresh  # a new turn, but the queue is young
+    now[0] += 3600
+    with database.session() as session:
+        aged = cache.load(session, T0, T0 + DAY)  # a new turn and the max age passed
+    assert aged is not fresh
+    assert aged.questions == fresh.questions + 1

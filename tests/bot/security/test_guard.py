@@ -13,8 +13,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
+import bot.security as security
 from bot.app import create_app
 from bot.security.guard import client_address
+from bot.security.ratelimit import MemoryRateLimiter, RateLimiter
+from bot.settings import LimitsSettings
 from tests.bot.console.client import create_user, login_form_token
 from tests.bot.security.conftest import REDIS_URL
 from tests.conftest import app_settings
@@ -28,8 +31,19 @@ def per(requests: int, seconds: float = 60) -> dict[str, float]:
 
 
 @pytest.fixture
-def make_client(tmp_path: Path) -> AppFactory:
-    """The real app over SQLite (Rasa away), with limits set by the test; called from 127.0.0.1."""
+def make_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AppFactory:
+    """The real app over SQLite (Rasa away), with limits set by the test; called from 127.0.0.1.
+
+    Its in-memory limiter runs on a clock that stands still: no token comes back while a test
+    runs, however slow the machine, so counts and Retry-After figures are exact. (Redis's
+    limiter runs on Redis's clock: its test leaves a minute's margin.)"""
+    frozen = 1000.0
+    real = security.make_limiter
+
+    def frozen_in_memory(settings: LimitsSettings) -> RateLimiter:
+        return MemoryRateLimiter(clock=lambda: frozen) if settings.backend == "memory" else real(settings)
+
+    monkeypatch.setattr(security, "make_limiter", frozen_in_memory)
 
     @contextmanager
     def make(**limits: Any) -> Iterator[TestClient]:

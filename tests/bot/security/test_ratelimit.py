@@ -15,6 +15,7 @@ from bot.security.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimi
 from bot.settings import LimitsSettings, RateLimit
 from tests.bot.security.conftest import REDIS_URL
 from tests.conftest import _unavailable
+from tests.waiting import PATIENCE
 
 FIVE_PER_10S = RateLimit(requests=5, per_seconds=10)
 
@@ -33,6 +34,16 @@ def run(coroutine: object) -> object:
 
 async def hits(limiter: RateLimiter, key: str, limit: RateLimit, count: int) -> list[bool]:
     return [(await limiter.hit(key, limit)).allowed for _ in range(count)]
+
+
+def _server_seconds() -> float:
+    """Redis's clock (the one its buckets run on): how long a step really took there."""
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        seconds, micros = client.time()
+        return float(seconds) + float(micros) / 1e6
+    finally:
+        client.close()
 
 
 def test_a_burst_up_to_the_limit_then_one_per_interval() -> None:
@@ -90,14 +101,17 @@ def test_two_replicas_share_their_buckets_through_redis(redis_prefix: str) -> No
         first = RedisRateLimiter(REDIS_URL, prefix=redis_prefix)
         second = RedisRateLimiter(REDIS_URL, prefix=redis_prefix)
         try:
+            started = _server_seconds()
             allowed = [
                 (await (first, second)[n % 2].hit("chat:ip:1.2.3.4", FIVE_PER_10S)).allowed for n in range(5)
             ]
             assert allowed == [True] * 5
             for limiter in (first, second):
                 refused = await limiter.hit("chat:ip:1.2.3.4", FIVE_PER_10S)
-                assert not refused.allowed
-                assert 1.0 < refused.retry_after <= 2.0
+                elapsed = _server_seconds() - started
+                if elapsed < 1.9:  # else a token came back meanwhile (a stalled machine): nothing to see
+                    assert not refused.allowed
+                    assert 2.0 - elapsed - 0.01 <= refused.retry_after <= 2.0  # the wait for one token
             assert (await second.hit("chat:ip:5.6.7.8", FIVE_PER_10S)).allowed
         finally:
             await first.aclose()
@@ -113,14 +127,28 @@ def test_two_replicas_share_their_buckets_through_redis(redis_prefix: str) -> No
 
 
 def test_redis_refills_on_the_servers_clock(redis_prefix: str) -> None:
-    fast = RateLimit(requests=2, per_seconds=0.4)
+    slow = RateLimit(requests=2, per_seconds=2)  # a burst of 2, then a token a second
 
     async def scenario() -> None:
-        limiter = RedisRateLimiter(REDIS_URL, prefix=redis_prefix)
+        frozen = Clock()  # this process's clock stands still: only Redis's clock can refill
+        limiter = RedisRateLimiter(REDIS_URL, prefix=redis_prefix, clock=frozen)
         try:
-            assert await hits(limiter, "k", fast, 3) == [True, True, False]
-            await asyncio.sleep(0.25)
-            assert await hits(limiter, "k", fast, 2) == [True, False]
+            started = _server_seconds()
+            burst = await hits(limiter, "k", slow, 3)
+            assert burst[:2] == [True, True]
+            if _server_seconds() - started < 0.95:  # else a token may be back already (a stalled machine)
+                assert burst[2] is False
+            refused = 0
+            deadline = _server_seconds() + PATIENCE
+            while not (await limiter.hit("k", slow)).allowed:  # refused hits use up no token
+                refused += 1
+                assert _server_seconds() < deadline, "the bucket never refilled"
+                await asyncio.sleep(0.02)
+            refilled = _server_seconds()
+            again = (await limiter.hit("k", slow)).allowed
+            if _server_seconds() - refilled < 0.95:
+                assert again is False, "one token came back, not the whole burst"
+            assert limiter.fallback._tat == {}, "Redis counted, not this process's memory"
         finally:
             await limiter.aclose()
 
