@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -14,9 +13,8 @@ from actions.replies import send
 from bot.cases import CaseStatus
 from bot.cases.status import STATUS_LABELS
 from bot.chat.messages import Reply
+from bot.settings import local_zone
 from bot.store.cases import CaseStore
-
-TAIPEI = ZoneInfo("Asia/Taipei")
 
 
 class ActionCaseStatus(Action):
@@ -33,7 +31,7 @@ class ActionCaseStatus(Action):
             if row is None:  # one answer for "no such case" and "wrong digits": nothing leaks
                 text = "查不到符合的案件：請確認案件編號與電話末三碼，或撥打 1999 查詢。"
             else:
-                updated = row.updated_at.astimezone(TAIPEI) if row.updated_at.tzinfo else row.updated_at
+                updated = row.updated_at.astimezone(local_zone())
                 label = STATUS_LABELS[CaseStatus(row.status)]
                 text = (
                     f"案件 {row.number}（{row.agency}）目前狀態：{label}，最後更新 {updated:%Y-%m-%d %H:%M}。"

@@ -33,7 +33,7 @@ from pydantic_settings import (
 
 from knowledge.retrieval_types import RetrieverConfig
 
-__all__ = ["Settings", "SettingsError", "get_settings", "load_settings"]
+__all__ = ["Section", "Settings", "SettingsError", "get_settings", "load_settings", "local_zone"]
 
 DEFAULT_SETTINGS_FILE = "settings.yml"
 _RETRIEVAL = RetrieverConfig()  # the tuned defaults the retrieval settings start from
@@ -43,20 +43,24 @@ class SettingsError(Exception):
     """Invalid settings, with one line per bad field naming its environment variable."""
 
 
-class ServerSettings(BaseModel):
+class Section(BaseModel):
+    """A settings section: an unknown key (a typo) is refused, naming the key and its variable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
-class RetrievalSettings(BaseModel):
+class RetrievalSettings(Section):
     """Fusion weights and answer / clarify / abstain thresholds (defaults tuned on the Kaohsiung dev set).
 
     ``knowledge.retriever.RetrieverConfig`` documents each one; ``python -m bench.retrieval``
     re-tunes them (docs/knowledge-base.md).
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     answer_weight: float = Field(default=_RETRIEVAL.answer_weight, ge=0, le=5)
     lexical_weight: float = Field(default=_RETRIEVAL.lexical_weight, ge=0, le=5)
@@ -71,7 +75,7 @@ class RetrievalSettings(BaseModel):
     clarify_candidates: int = Field(default=_RETRIEVAL.clarify_candidates, ge=2, le=3)
 
 
-class KnowledgeSettings(BaseModel):
+class KnowledgeSettings(Section):
     content_dir: Path = Path("knowledge/content")
     encoder: str = "e5-small-offline"
     quantize: Literal["none", "int8"] = "int8"
@@ -80,7 +84,7 @@ class KnowledgeSettings(BaseModel):
     retrieval: RetrievalSettings = RetrievalSettings()
 
 
-class RasaSettings(BaseModel):
+class RasaSettings(Section):
     """The Rasa server the chat talks to, and when to stop waiting for it (degraded mode)."""
 
     url: str = "http://127.0.0.1:5005"
@@ -92,7 +96,7 @@ class RasaSettings(BaseModel):
     cool_off_seconds: float = Field(default=10.0, ge=0, le=600)
 
 
-class Open311Settings(BaseModel):
+class Open311Settings(Section):
     """The Open311 GeoReport v2 API: filing needs one of ``api_keys``; reading is open."""
 
     api_keys: list[SecretStr] = []
@@ -102,7 +106,7 @@ class Open311Settings(BaseModel):
 _AGENT_HOURS = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
-class HandoffSettings(BaseModel):
+class HandoffSettings(Section):
     """Talking to a person: when agents answer, and how pushes (case notices, agents' words) go out.
 
     ``presence`` says where agents' heartbeats are kept: ``sql`` (the database; one replica or a
@@ -141,11 +145,16 @@ class HandoffSettings(BaseModel):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Taipei)") from None
         return value
 
+    @property
+    def zone(self) -> ZoneInfo:
+        """The city's time zone: agents' hours, and every time a person reads (replies, pages, exports)."""
+        return ZoneInfo(self.timezone)
+
 
 DEVELOPMENT_PSEUDONYM_KEY = "development-only-pseudonym-key"
 
 
-class PrivacySettings(BaseModel):
+class PrivacySettings(Section):
     """``pseudonym_key`` turns channel user ids into pseudonymous ids; keep it secret and fixed."""
 
     pseudonym_key: SecretStr = SecretStr(DEVELOPMENT_PSEUDONYM_KEY)
@@ -154,7 +163,7 @@ class PrivacySettings(BaseModel):
     case_retention_days: int = Field(default=365, ge=1, le=3650)
 
 
-class RateLimit(BaseModel):
+class RateLimit(Section):
     """At most ``requests`` in any ``per_seconds`` (a token bucket: bursts of up to ``requests``)."""
 
     model_config = ConfigDict(frozen=True)
@@ -163,7 +172,7 @@ class RateLimit(BaseModel):
     per_seconds: float = Field(gt=0, le=86_400)
 
 
-class LimitsSettings(BaseModel):
+class LimitsSettings(Section):
     """Rate limits per citizen and per client address, and the largest request body accepted.
 
     ``backend`` ``memory`` counts in each process; ``redis`` shares the counts between replicas.
@@ -194,13 +203,13 @@ class LimitsSettings(BaseModel):
         return value
 
 
-class SecuritySettings(BaseModel):
+class SecuritySettings(Section):
     """Response headers: ``hsts_seconds`` > 0 sends Strict-Transport-Security (serve over HTTPS only)."""
 
     hsts_seconds: int = Field(default=0, ge=0, le=63_072_000)
 
 
-class ConsoleSettings(BaseModel):
+class ConsoleSettings(Section):
     """The staff console: when an answer counts as stale, how large an import may be."""
 
     stale_after_days: int = Field(default=365, ge=1, le=3650)
@@ -208,7 +217,7 @@ class ConsoleSettings(BaseModel):
     duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
 
 
-class LineSettings(BaseModel):
+class LineSettings(Section):
     """The LINE Messaging API channel: on when both the secret and the access token are set."""
 
     channel_secret: SecretStr = SecretStr("")
@@ -221,7 +230,7 @@ class LineSettings(BaseModel):
         return bool(self.channel_secret.get_secret_value() and self.channel_access_token.get_secret_value())
 
 
-class TelegramSettings(BaseModel):
+class TelegramSettings(Section):
     """The Telegram bot: on when ``bot_token`` is set.
 
     ``webhook`` mode: Telegram posts updates to ``/channels/telegram/webhook`` with
@@ -248,7 +257,7 @@ class TelegramSettings(BaseModel):
         return bool(self.bot_token.get_secret_value())
 
 
-class ChannelsSettings(BaseModel):
+class ChannelsSettings(Section):
     """LINE and Telegram, and the citizens' photos they bring in."""
 
     line: LineSettings = LineSettings()
@@ -258,7 +267,7 @@ class ChannelsSettings(BaseModel):
     max_photo_bytes: int = Field(default=10_000_000, ge=10_000, le=50_000_000)
 
 
-class WebSettings(BaseModel):
+class WebSettings(Section):
     """The web chat: the origins (scheme://host[:port]) of other sites that embed the widget."""
 
     allowed_origins: list[str] = []
@@ -272,7 +281,7 @@ class WebSettings(BaseModel):
         return value
 
 
-class LearningSettings(BaseModel):
+class LearningSettings(Section):
     """Learning from failures: how failed questions are grouped in the console's queue."""
 
     cluster_threshold: float = Field(default=0.2, ge=0.05, le=0.95)
@@ -281,7 +290,7 @@ class LearningSettings(BaseModel):
     cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
-class ClusterSettings(BaseModel):
+class ClusterSettings(Section):
     """``bot1999 run-cluster``: ``replicas`` of the action server, Rasa and the bot on this machine
     behind a load balancer on ``balancer_port``, sharing the PostgreSQL ``database_url`` (stores
     and Rasa's tracker store) and the Redis of ``limits.redis_url`` (rate limits, Rasa's lock
@@ -411,3 +420,8 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def local_zone() -> ZoneInfo:
+    """The zone in which people read times (``handoff.timezone``; the stores keep UTC)."""
+    return get_settings().handoff.zone

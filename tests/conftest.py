@@ -74,7 +74,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if used & fixtures or path.startswith(TIER_FOLDERS.get(tier, ())):
                 item.add_marker(tier)
         group = _xdist_group(item, used)
-        if group is not None:
+        if group is not None and config.pluginmanager.has_plugin("xdist"):  # not under -p no:xdist
             item.add_marker(pytest.mark.xdist_group(group))
 
 

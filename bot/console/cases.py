@@ -14,7 +14,7 @@ present (for "is anybody there?") only while an inbox page is open.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -35,7 +35,7 @@ from bot.handoff.transcript import Line, transcript
 from bot.settings import HandoffSettings, Settings
 from bot.store import Database
 from bot.store.case_queue import OPEN_STATUSES, CaseQuery, find_cases
-from bot.store.cases import TAIPEI, CaseNotFound, CaseStore
+from bot.store.cases import CaseNotFound, CaseStore
 from bot.store.conversations import ConversationStore
 from bot.store.errors import ConflictError
 from bot.store.handoff import HandoffConflict, HandoffState, HandoffStore, NotHeld
@@ -53,17 +53,7 @@ CHANNEL_NAMES = {"web": "網頁", "line": "LINE", "telegram": "Telegram"}
 CONFLICT_TEXT = "這個案件在您檢視時已被其他人更新（目前為第 {revision} 版），為避免蓋掉別人的修改，請看過最新狀態後再修改。"
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _local(value: datetime | None) -> str:
-    return "" if value is None else f"{_aware(value).astimezone(TAIPEI):%Y-%m-%d %H:%M}"
-
-
 VIEW_HELPERS: dict[str, Any] = {
-    "local": _local,
-    "aware": _aware,
     "open_statuses": {s.value for s in OPEN_STATUSES},
     "category_names": {c.code: c.name for c in CATEGORIES},
     "channels": CHANNEL_NAMES,
@@ -97,7 +87,6 @@ def _wants_json(request: Request) -> bool:
 
 
 def _waited(since: datetime, now: datetime) -> str:
-    since = since if since.tzinfo else since.replace(tzinfo=now.tzinfo)
     minutes = int((now - since).total_seconds() // 60)
     return "不到 1 分鐘" if minutes < 1 else f"{minutes} 分鐘"
 
@@ -262,14 +251,13 @@ def _case_context(
     store = CaseStore(session)
     case = store.get(number)
     now = utcnow()
-    due = case.due_at if case.due_at.tzinfo else case.due_at.replace(tzinfo=now.tzinfo)
     return {
         "case": case,
         "category": category_by_code(case.category),
         "events": store.events(number),
         "next_statuses": sorted(TRANSITIONS[CaseStatus(case.status)], key=list(CaseStatus).index),
         "notified": {s.value for s in NOTIFIED_STATUSES},
-        "overdue": case.status in {s.value for s in OPEN_STATUSES} and due < now,
+        "overdue": case.status in {s.value for s in OPEN_STATUSES} and case.due_at < now,
         "notices": NotificationStore(session).for_case(case.number),
         **_conversation_context(session, case.conversation_id, user, settings),
     }

@@ -81,7 +81,7 @@ async def dashboard_page(request: Request, user: Supervisor, choice: ChoiceDep) 
             for d, rows in breakdowns
         ],
         sentence=city_sentence(board.summary),
-        refreshed=local_text(page.refreshed_at),
+        refreshed=local_text(page.refreshed_at, request.app.state.settings.handoff.zone),
         exports=[(t, choice.query(table=t, grain=board.grain)) for t in dashboard_exports.TABLES],
         xlsx_query=choice.query(grain=board.grain),
         **context,

@@ -7,14 +7,16 @@ and ``bot.console.reports`` (the city's monthly / yearly report).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request
 
 from bot.console.auth import ConsoleUser, require_role
 from bot.console.dashboard_charts import LineChart, line_chart
+from bot.console.pages import local_time
 from bot.metrics.clusters import UnansweredCluster, cluster_unanswered
 from bot.metrics.outcomes import TAIPEI
 from bot.metrics.queries import (
@@ -292,8 +294,5 @@ def figures_context() -> dict[str, Any]:
     }
 
 
-def local_text(value: datetime | None) -> str:
-    if value is None:
-        return "—"
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return f"{aware.astimezone(TAIPEI):%Y-%m-%d %H:%M}"
+def local_text(value: datetime | None, zone: ZoneInfo) -> str:
+    return local_time(value, zone)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -124,6 +127,11 @@ def redirect(request: Request, url: str, message: str = "") -> RedirectResponse:
     return response
 
 
+def local_time(value: datetime | None, zone: ZoneInfo) -> str:
+    """A stored time (aware, UTC) as staff read it, in the city's zone; "—" for none."""
+    return "—" if value is None else f"{value.astimezone(zone):%Y-%m-%d %H:%M}"
+
+
 def render(
     request: Request,
     name: str,
@@ -140,6 +148,7 @@ def render(
         "csrf_token": user.csrf_token if user else "",
         "nav": _nav(request, user),
         "flash": message,
+        "local": partial(local_time, zone=request.app.state.settings.handoff.zone),
         **context,
     }
     response = templates.TemplateResponse(

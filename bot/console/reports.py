@@ -99,7 +99,7 @@ async def month_report(request: Request, user: Supervisor, year: int, month: int
         board=board,
         charts=trend_charts(board),
         sentence=city_sentence(board.summary),
-        refreshed=local_text(page.refreshed_at),
+        refreshed=local_text(page.refreshed_at, request.app.state.settings.handoff.zone),
         breakdowns=[
             (d, DIMENSION_NAMES[d], rows, max((r.questions for r in rows), default=0))
             for d, rows in (

@@ -66,10 +66,6 @@ def backoff(attempts: int, settings: HandoffSettings, *, jitter: float | None = 
     return timedelta(seconds=seconds * factor)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
-
-
 class DeliveryLoop:
     """Cheap to build; ``start()`` in the lifespan, ``await stop()`` at shutdown."""
 
@@ -165,7 +161,7 @@ class DeliveryLoop:
                     else:
                         log.warning("notification %s was pushed after its lease ran out", item.id)
                     continue
-                if now - _aware(item.created_at) >= give_up_after:
+                if now - item.created_at >= give_up_after:
                     store.give_up(item, outcome.error, now=now)
                     given_up += 1
                     log.error(

@@ -15,14 +15,15 @@ out after filing), the notice is pushed, so the citizen always learns their case
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.cases import CaseStatus, category_by_code
 from bot.chat.messages import Reply
-from bot.store.cases import TAIPEI, CaseStore
+from bot.settings import local_zone
+from bot.store.cases import CaseStore
 from bot.store.models import CaseRow, NotificationRow, utcnow
 from bot.store.outbox import NotificationStore
 
@@ -88,7 +89,7 @@ def status_text(case: CaseRow, status: CaseStatus, public_note: str = "") -> str
     note = public_note.strip()
     said = f"處理說明：{note}。" if note else ""
     if status is CaseStatus.ASSIGNED:
-        due = (case.due_at if case.due_at.tzinfo else case.due_at.replace(tzinfo=UTC)).astimezone(TAIPEI)
+        due = case.due_at.astimezone(local_zone())
         return f"您的案件 {case.number} 已派工，由{case.agency}處理，預計 {due:%m/%d %H:%M} 前處理。{said}"
     if status is CaseStatus.CLOSED:
         return f"您的案件 {case.number} 已結案。{said}謝謝您的反映！如果問題仍在，歡迎再次反映或撥打 1999。"

@@ -218,9 +218,7 @@ def expire_queue(session: Session, settings: HandoffSettings, *, now: datetime |
     deadline = now - timedelta(seconds=settings.queue_timeout_seconds)
     store, filed = HandoffStore(session), []
     for row in store.queued():
-        requested = (
-            row.requested_at if row.requested_at.tzinfo else row.requested_at.replace(tzinfo=now.tzinfo)
-        )
+        requested = row.requested_at
         if requested > deadline:
             break  # oldest first: the rest are younger
         try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, literal, select, text
@@ -228,14 +228,10 @@ def _case_events(session: Session, filters: Filters, now: datetime) -> list[_Eve
         query = query.where(CaseRow.agency == filters.agency)
     events = []
     for created_at, due_at, closed_at, channel, category, agency in session.execute(query):
-        finished = _aware(closed_at) if closed_at is not None else now
-        overdue = int(finished > _aware(due_at))
+        finished = closed_at if closed_at is not None else now
+        overdue = int(finished > due_at)
         events.append((local_day(created_at), channel, _CASE_NAMES.get(category, category), agency, overdue))
     return events
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _handoff_events(session: Session, filters: Filters) -> list[_Event]:

@@ -10,7 +10,7 @@ agents taking the same conversation at once cannot both win: the second gets a c
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -273,12 +273,7 @@ class PresenceStore:
 
     def seen_since(self, username: str, since: datetime) -> bool:
         row = self.session.get(AgentPresenceRow, username)
-        return row is not None and _aware(row.last_seen_at) >= since
+        return row is not None and row.last_seen_at >= since
 
     def covers(self, since: datetime, *, now: datetime | None = None) -> bool:
         return True  # rows are kept in the database: nothing is forgotten
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time the stores write is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

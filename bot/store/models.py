@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "Base",
@@ -37,12 +39,37 @@ __all__ = [
     "TurnRow",
     "UserRow",
     "WebOutboxRow",
+    "UtcDateTime",
     "utcnow",
 ]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, stored as ``timestamp with time zone`` and always read back aware, in UTC.
+
+    PostgreSQL keeps the zone; SQLite keeps none and returns naive values. This one column type
+    makes both return the same thing, so no caller guesses. A naive value is refused on write:
+    every time the code makes is aware (``utcnow``, an injected clock).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"a naive datetime cannot be stored (which zone is {value.isoformat()}?)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -69,8 +96,8 @@ class FaqRow(Base):
     question_key: Mapped[str] = mapped_column(String(500), index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
     __mapper_args__ = {"version_id_col": revision}
 
@@ -87,7 +114,7 @@ class FaqRevisionRow(Base):
     action: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
@@ -98,7 +125,7 @@ class KbVersionRow(Base):
     __tablename__ = "kb_version"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text, default="")
     changed: Mapped[int] = mapped_column(Integer, default=0)
@@ -125,10 +152,10 @@ class CaseRow(Base):
     channel: Mapped[str] = mapped_column(String(20), index=True)
     sender_id: Mapped[str] = mapped_column(String(100), index=True)
     conversation_id: Mapped[str] = mapped_column(String(100), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": revision}
@@ -141,7 +168,7 @@ class CaseEventRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(Integer, ForeignKey("case_file.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_status: Mapped[str] = mapped_column(String(16))
@@ -175,7 +202,7 @@ class TurnRow(Base):
     conversation_id: Mapped[str] = mapped_column(String(100))
     sender: Mapped[str] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     text: Mapped[str] = mapped_column(Text, default="")
     text_redacted: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[str] = mapped_column(String(200), default="")
@@ -204,8 +231,8 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class SessionRow(Base):
@@ -216,8 +243,8 @@ class SessionRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer, ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class AuditRow(Base):
@@ -226,7 +253,7 @@ class AuditRow(Base):
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(100), index=True)
     action: Mapped[str] = mapped_column(String(40))
     target: Mapped[str] = mapped_column(String(200), default="")
@@ -249,8 +276,8 @@ class ConversationRow(Base):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
     address: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class ChannelEventRow(Base):
@@ -266,11 +293,11 @@ class ChannelEventRow(Base):
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -281,7 +308,7 @@ class ButtonPayloadRow(Base):
 
     token: Mapped[str] = mapped_column(String(40), primary_key=True)
     payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 # --- handoff: notifications, takeover (migration 0006) ---------------------------------------
@@ -311,15 +338,15 @@ class NotificationRow(Base):
     case_number: Mapped[str] = mapped_column(String(20), default="", index=True)
     agent: Mapped[str] = mapped_column(String(64), default="")
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     claim_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     delivered_via: Mapped[str] = mapped_column(String(10), default="")
-    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class HandoffRow(Base):
@@ -341,9 +368,9 @@ class HandoffRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     case_number: Mapped[str] = mapped_column(String(20), default="")
     ended_by: Mapped[str] = mapped_column(String(20), default="")
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    taken_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class AgentPresenceRow(Base):
@@ -352,7 +379,7 @@ class AgentPresenceRow(Base):
     __tablename__ = "agent_presence"
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     available: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
@@ -365,7 +392,7 @@ class WebOutboxRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     address: Mapped[str] = mapped_column(String(200))
     reply: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 # --- console: knowledge-base curation (migration 0007) ---------------------------------------
@@ -386,7 +413,7 @@ class FaqDraftRow(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     base_revision: Mapped[int] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class SynonymRuleRow(Base):
@@ -402,7 +429,7 @@ class SynonymRuleRow(Base):
     canonical: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(Text, default="")
     actor: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class SynonymVersionRow(Base):
@@ -411,7 +438,7 @@ class SynonymVersionRow(Base):
     __tablename__ = "synonym_version"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(100))
     note: Mapped[str] = mapped_column(Text, default="")
     rules: Mapped[dict[str, Any]] = mapped_column(JSON)  # {variant: canonical}
@@ -425,7 +452,7 @@ class DuplicateDismissalRow(Base):
     first_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     second_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     actor: Mapped[str] = mapped_column(String(100))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class ImportJobRow(Base):
@@ -443,9 +470,9 @@ class ImportJobRow(Base):
     done: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str] = mapped_column(Text, default="")
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 # --- metrics: supervisor dashboard (migration 0008) ------------------------------------------
@@ -480,7 +507,7 @@ class MetricTurnRow(Base):
     conversation_id: Mapped[str] = mapped_column(String(100))
     sender: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     day: Mapped[str] = mapped_column(String(10))
     month: Mapped[str] = mapped_column(String(7))
     category: Mapped[str] = mapped_column(String(200), default="")
@@ -524,7 +551,7 @@ class MetricStateRow(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_turn_id: Mapped[int] = mapped_column(Integer, default=0)
-    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 # --- learning from failures (migration 0009) ------------------------------------------------
@@ -541,7 +568,7 @@ class FailureResolutionRow(Base):
     __tablename__ = "failure_resolution"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(16))
     faq_id: Mapped[str] = mapped_column(String(64), default="")

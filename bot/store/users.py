@@ -61,13 +61,9 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
-
-
 def is_locked(user: UserRow, now: datetime | None = None) -> bool:
     """True while the account is locked out after repeated failed log-ins."""
-    return user.locked_until is not None and _aware(user.locked_until) > (now or utcnow())
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
 class UserStore:
@@ -110,7 +106,7 @@ class UserStore:
         if user is None or not user.active:
             _hasher.hash(password)  # the same work whether or not the user exists
             return LoginResult(None, reason="wrong username or password")
-        if user.locked_until is not None and _aware(user.locked_until) > now:
+        if user.locked_until is not None and user.locked_until > now:
             self.audit(user.username, "login.locked")
             return LoginResult(None, reason="account locked after repeated failures; try again later")
         try:
@@ -156,7 +152,7 @@ class UserStore:
     def session_user(self, token: str, *, now: datetime | None = None) -> tuple[UserRow, SessionRow] | None:
         now = now or utcnow()
         row = self.session.get(SessionRow, _token_hash(token))
-        if row is None or _aware(row.expires_at) <= now:
+        if row is None or row.expires_at <= now:
             return None
         user = self.session.get(UserRow, row.user_id)
         if user is None or not user.active:

@@ -1,5 +1,7 @@
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
@@ -11,8 +13,9 @@ from actions.record_feedback import ActionRecordFeedback
 from actions.validate_case_form import ValidateCaseForm
 from actions.validate_case_status_form import ValidateCaseStatusForm
 from bot.cases import is_valid_case_number
+from bot.settings import get_settings
 from bot.store import Database
-from bot.store.cases import CaseStore
+from bot.store.cases import CaseStore, NewCase
 from bot.store.models import TurnRow
 from bot.store.turns import Turn, TurnStore
 from tests.actions.conftest import bubbles, tracker
@@ -126,3 +129,31 @@ def test_typed_feedback_and_a_yes_after_an_answer_rate_that_answer(action_env: D
     _run(ActionRecordFeedback(), text="對", intent="affirm")
     with action_env.session() as session:
         assert session.scalar(select(TurnRow.feedback).where(TurnRow.faq_id == "F-1")) == "good"
+
+
+def test_the_status_reply_gives_the_time_in_the_citys_zone(
+    action_env: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored in UTC (SQLite keeps no zone); read by a citizen in handoff.timezone."""
+    with action_env.session() as session:
+        number = (
+            CaseStore(session)
+            .file(
+                NewCase(
+                    category="street_light",
+                    description="路燈不亮",
+                    channel="line",
+                    sender_id="s",
+                    location_text="中正路",
+                    phone="0912345678",
+                ),
+                now=datetime(2026, 12, 6, 23, 23, tzinfo=UTC),
+            )
+            .number
+        )
+    _, said = _run(ActionCaseStatus(), slots={"case_number": number, "phone_last3": "678"})
+    assert "最後更新 2026-12-07 07:23" in said[0]["reply"]["text"]
+    monkeypatch.setenv("BOT1999_HANDOFF__TIMEZONE", "Asia/Tokyo")
+    get_settings.cache_clear()
+    _, said = _run(ActionCaseStatus(), slots={"case_number": number, "phone_last3": "678"})
+    assert "最後更新 2026-12-07 08:23" in said[0]["reply"]["text"]

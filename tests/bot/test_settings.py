@@ -1,8 +1,11 @@
+import re
 from pathlib import Path
 
 import pytest
+import yaml
+from pydantic import BaseModel
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import Section, Settings, SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +65,42 @@ def test_production_refuses_the_development_pseudonym_key(monkeypatch: pytest.Mo
         load_settings()
     monkeypatch.setenv("BOT1999_PRIVACY__PSEUDONYM_KEY", "a-real-secret")
     assert load_settings().environment == "production"
+
+
+def _section_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every settings section, nested ones included (``channels.line``, ``limits.chat``…)."""
+    paths = []
+    for name, field in model.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, Section):
+            paths.append((*prefix, name))
+            paths.extend(_section_paths(kind, (*prefix, name)))
+    return paths
+
+
+SECTIONS = _section_paths(Settings)
+
+
+def test_every_section_is_walked() -> None:
+    assert {("handoff",), ("knowledge", "retrieval"), ("channels", "line")} <= set(SECTIONS)
+    assert len(SECTIONS) >= 16
+
+
+@pytest.mark.parametrize("path", SECTIONS, ids=".".join)
+def test_a_typo_in_any_section_is_refused_naming_key_and_variable(
+    path: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nested: dict[str, object] = {"agent_hour": "08:00"}
+    for name in reversed(path):
+        nested = {name: nested}
+    (tmp_path / "settings.yml").write_text(yaml.safe_dump(nested), encoding="utf-8")
+    key = ".".join((*path, "agent_hour"))
+    variable = "BOT1999_" + "__".join(p.upper() for p in (*path, "agent_hour"))
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert f"{key} ({variable})" in str(refused.value)
+    assert "Extra inputs are not permitted" in str(refused.value)
+    (tmp_path / "settings.yml").unlink()
+    monkeypatch.setenv(variable, "08:00")
+    with pytest.raises(SettingsError, match=re.escape(f"{key} ({variable})")):
+        load_settings()

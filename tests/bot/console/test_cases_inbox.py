@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +279,24 @@ def test_the_queue_page_shows_waiting_citizens_and_presence_can_be_paused(inbox:
     assert inbox.get("/console/api/inbox").json()["agents"] == [], (
         "a paused agent is not counted as available"
     )
+
+
+def test_times_on_the_queue_and_the_case_page_are_in_the_citys_zone(inbox: TestClient) -> None:
+    """Stored in UTC (SQLite gives it back without a zone); staff read handoff.timezone."""
+    case = NewCase(
+        category="street_light",
+        description="巷口路燈整排不亮",
+        channel="web",
+        sender_id="case-form",
+        location_text="中正路 100 號",
+        phone="0912345678",
+    )
+    with _db(inbox).session() as session:
+        number = CaseStore(session).file(case, now=datetime(2026, 12, 6, 23, 23, tzinfo=UTC)).number
+    login_as(inbox, "staff")
+    page = inbox.get(f"/console/cases/{number}").text
+    assert "<dt>立案時間</dt><dd>2026-12-07 07:23</dd>" in page
+    assert "<dt>處理期限</dt><dd>2026-12-07 11:23" in page, "four hours later, local"
+    assert "2026-12-06 23:23" not in page
+    queue = inbox.get("/console/cases", params={"status": "received"}).text
+    assert "2026-12-07 07:23" in queue

@@ -11,6 +11,7 @@ import pytest
 
 from bot.cases import CaseStatus, InvalidTransition
 from bot.handoff.notifications import change_case_status, notify_case_filed
+from bot.settings import get_settings
 from bot.store import Database
 from bot.store.cases import CaseNotFound, CaseStore, NewCase
 from bot.store.errors import ConflictError
@@ -135,3 +136,19 @@ def test_two_agents_changing_a_case_at_once_one_gets_a_conflict(database: Databa
     assert case.revision == 2
     winner = events[-1].to_status
     assert _notices(database, number) == [(f"case_{winner}", _notices(database, number)[0][1])]
+
+
+def test_the_deadline_is_told_in_handoff_timezone(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT1999_HANDOFF__TIMEZONE", "Asia/Tokyo")
+    monkeypatch.setenv("BOT1999_SETTINGS_FILE", "")
+    get_settings.cache_clear()
+    try:
+        number = _file(database)
+        with database.session() as session:
+            change_case_status(session, number, CaseStatus.ASSIGNED, actor="amy", now=T0)
+        ((_, assigned),) = _notices(database, number)
+    finally:
+        get_settings.cache_clear()
+    assert "預計 03/02 17:00 前處理" in assigned, "04:00 UTC + 4 h, in Tokyo"
