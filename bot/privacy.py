@@ -69,6 +69,14 @@ IDENTIFIER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "digits",
         re.compile(r"^[\s\W]*(?:(?:民眾|市民|我)\s*[：:])?[\s\W]*(?:是|就是)?\s*(?P<secret>\d{3})[\s\W]*$"),
     ),
+    # a name the citizen gives: 我是王小明, 我叫陳美麗, 敝姓林, 聯絡人：張先生
+    (
+        "name",
+        re.compile(
+            r"(?:我是|我叫|我姓|敝姓|本人是|聯絡人|姓名)\s*[：:]?\s*"
+            r"(?P<secret>[\u4e00-\u9fff]{1,3}(?:先生|小姐|太太)?)"
+        ),
+    ),
 )
 
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
