@@ -54,7 +54,11 @@ def _error(status: int, description: str) -> JSONResponse:
 
 
 def _key_matches(given: str, keys: Sequence[SecretStr]) -> bool:
-    return bool(given) and any(hmac.compare_digest(given, key.get_secret_value()) for key in keys)
+    given_bytes = given.encode("utf-8", "surrogatepass")  # compare_digest refuses non-ASCII str
+    return bool(given) and any(
+        hmac.compare_digest(given_bytes, key.get_secret_value().encode("utf-8", "surrogatepass"))
+        for key in keys
+    )
 
 
 class _BadKey(Exception):

@@ -105,6 +105,7 @@ def test_file_then_read_back_without_personal_data(client: TestClient) -> None:
     [
         ({"api_key": ""}, 403, "api_key"),
         ({"api_key": "wrong"}, 403, "api_key"),
+        ({"api_key": "鑰匙"}, 403, "api_key"),
         ({"service_code": ""}, 400, "service_code is required"),
         ({"service_code": "ufo"}, 404, "no service"),
         ({"lat": "north"}, 400, "lat is not a number"),
@@ -182,7 +183,7 @@ def test_a_read_key_reads_more_but_never_a_conversation(client: TestClient) -> N
 
 def test_each_key_has_its_own_scope(client: TestClient) -> None:
     # a filing key does not read more, a read key cannot file, a wrong key is told so
-    for key in (KEY, "wrong"):
+    for key in (KEY, "wrong", "鑰匙"):
         response = client.get("/open311/v2/requests.json", params={"api_key": key})
         assert response.status_code == 403
         assert "api_key" in response.json()[0]["description"]
