@@ -207,3 +207,20 @@ def test_the_public_address_is_the_street_and_the_description_keeps_no_identifie
         assert secret not in shown["description"] + shown["address"]
     assert "[case]" in shown["description"]
     assert "[digits]" in shown["description"]
+
+
+def test_the_openapi_document_has_georeport_field_names(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert set(schemas["ServiceRequest"]["properties"]) == {
+        "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
+        "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
+        "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url",
+    }  # fmt: skip
+    filing = document["paths"]["/open311/v2/requests.json"]["post"]
+    form = filing["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert {"api_key", "service_code", "lat", "long", "address_string", "description"} <= set(
+        form["properties"]
+    )
+    listing = document["paths"]["/open311/v2/requests.json"]["get"]
+    assert "api_key" in {p["name"] for p in listing["parameters"]}
