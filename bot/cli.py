@@ -178,7 +178,7 @@ def purge(
         database.dispose()
     typer.echo(report.summary())
     if stale:
-        typer.echo(f"{stale} counts of failed status checks past their window were deleted")
+        typer.echo(f"status checks: {stale} stale failure count(s) deleted")
 
 
 @db_app.command("upgrade")
