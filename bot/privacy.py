@@ -4,8 +4,8 @@
 them; the original stays only where the service needs it (a case's contact phone), and only
 for as long as ``privacy.retention_days`` says (``bot1999 purge``).
 
-``redact_identifiers`` also removes what opens a citizen's case: case numbers and answers
-that look like the three phone digits of a status check. Free text that leaves the staff
+``redact_identifiers`` also removes what opens a citizen's case — case numbers and answers
+that look like the three phone digits of a status check — and names given as such (我是…). Free text that leaves the staff
 side (the public case API, exports, logs) goes through it; ``install_log_redaction`` makes
 every log record of the process go through it. ``street_level`` cuts an address down to its
 street, for the public case API.
@@ -109,12 +109,13 @@ def redact_case_keys(text: str) -> str:
     phone digits of a status check (``[digits]``: a message of three digits alone, or three digits
     after 末三碼 / 後3碼 and the like) replaced. Each line is judged on its own."""
     text = _replace(text, IDENTIFIER_PATTERNS[:2])
-    return "\n".join(_replace(line, IDENTIFIER_PATTERNS[2:]) for line in text.split("\n"))
+    return "\n".join(_replace(line, IDENTIFIER_PATTERNS[2:3]) for line in text.split("\n"))
 
 
 def redact_identifiers(text: str) -> str:
-    """``redact`` and ``redact_case_keys``: for free text that leaves the staff side."""
-    return redact_case_keys(redact(text))
+    """``redact``, ``redact_case_keys`` and the names a citizen gives as such (我是王小明 →
+    我是[name]): for free text that leaves the staff side."""
+    return _replace(redact_case_keys(redact(text)), IDENTIFIER_PATTERNS[3:])
 
 
 # The street of an address: everything up to the road (and its section), without lane, alley,

@@ -136,7 +136,10 @@ def test_ordinary_numbers_are_not_taken_for_identifiers(text: str) -> None:
 
 
 def test_only_the_keys_of_a_case_leave_a_staff_excerpt() -> None:
-    assert redact_case_keys("民眾：我電話0912345678\n民眾：678") == "民眾：我電話0912345678\n民眾：[digits]"
+    assert redact_case_keys("民眾：我叫陳美麗，電話0912345678\n民眾：678") == (
+        "民眾：我叫陳美麗，電話0912345678\n民眾：[digits]"
+    ), "agents need the name and the phone to call back"
+    assert redact_identifiers("我是王小明，聯絡人：張先生") == "我是[name]，聯絡人：[name]"
 
 
 @pytest.mark.parametrize(
