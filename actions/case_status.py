@@ -1,4 +1,5 @@
-"""action_case_status: the status of a case, only to someone who knows its phone digits."""
+"""action_case_status: the status of a case, only to someone who knows its phone digits, and
+never after a few wrong answers for that case number (bot/store/status_checks.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from actions.replies import send
 from bot.cases import CaseStatus
 from bot.cases.status import STATUS_LABELS
 from bot.chat.messages import Reply
-from bot.settings import local_zone
-from bot.store.cases import CaseStore
+from bot.settings import get_settings, local_zone
+from bot.store.status_checks import Outcome, StatusChecks
 
 
 class ActionCaseStatus(Action):
@@ -27,8 +28,15 @@ class ActionCaseStatus(Action):
         number = str(tracker.get_slot("case_number") or "")
         digits = str(tracker.get_slot("phone_last3") or "")
         with database().session() as session:
-            row = CaseStore(session).lookup_for_citizen(number, digits)
-            if row is None:  # one answer for "no such case" and "wrong digits": nothing leaks
+            check = StatusChecks(session, get_settings().status_check).check(number, digits)
+            row = check.case
+            if check.outcome is Outcome.LOCKED and check.locked_until is not None:
+                until = check.locked_until.astimezone(local_zone())
+                text = (
+                    "這個案件編號的查詢錯誤次數太多，為保護民眾資料，已暫停線上查詢，"
+                    f"請於 {until:%m月%d日 %H:%M} 後再試，或撥打 1999 由專人協助查詢。"
+                )
+            elif row is None:  # one answer for "no such case" and "wrong digits": nothing leaks
                 text = "查不到符合的案件：請確認案件編號與電話末三碼，或撥打 1999 查詢。"
             else:
                 updated = row.updated_at.astimezone(local_zone())

@@ -50,6 +50,7 @@ RETRY_SECONDS = 30.0
 RETRYABLE = {409, 502, 503, 504}
 CASE_NUMBER = re.compile(r"\d{6}-\d{4,}-\d")
 NO_SUCH_CASE = "查不到符合的案件"
+LOCKED_OUT = "查詢錯誤次數太多"  # a few wrong checks of one number lock it (the unknown number soon is)
 UNKNOWN_CASE = format_case_number(date(2026, 1, 5), 9)  # well-formed, never filed
 CATEGORIES = ("道路坑洞", "路樹傾倒", "路燈故障", "道路積水", "號誌故障")
 TYPED_REPORTS = ("我要報修路燈", "我要通報路面坑洞", "我要反映道路積水", "我要報修紅綠燈")
@@ -340,5 +341,7 @@ class Citizen:
             self.stats.events["status checks: case found"] += 1
         elif NO_SUCH_CASE in answer:
             self.stats.events["status checks: no such case" + (" (A FILED CASE!)" if known else "")] += 1
+        elif LOCKED_OUT in answer:
+            self.stats.events["status checks: locked out" + (" (A FILED CASE!)" if known else "")] += 1
         else:
             self._deviate("status: neither a status nor 'no such case'")

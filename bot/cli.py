@@ -163,15 +163,22 @@ def purge(
     from bot.store import Database
     from bot.store.retention import cutoffs
     from bot.store.retention import purge as run_purge
+    from bot.store.status_checks import StatusChecks
 
     settings = _settings()
     database = Database(settings.database_url_plain)
     database.migrate()
     try:
         report = run_purge(database, *cutoffs(settings.privacy), dry_run=dry_run)
+        stale = 0
+        if not dry_run:  # counts of failed status checks past their window and lock-out
+            with database.session() as session:
+                stale = StatusChecks(session, settings.status_check).forget_stale()
     finally:
         database.dispose()
     typer.echo(report.summary())
+    if stale:
+        typer.echo(f"status checks: {stale} stale failure count(s) deleted")
 
 
 @db_app.command("upgrade")

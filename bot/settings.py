@@ -96,11 +96,48 @@ class RasaSettings(Section):
     cool_off_seconds: float = Field(default=10.0, ge=0, le=600)
 
 
+# what a city publishes of its own accord: dispatch cases about the street, not about people
+DEFAULT_PUBLIC_CATEGORIES = ("road_pothole", "street_light", "fallen_tree", "road_flooding", "traffic_signal")
+
+
 class Open311Settings(Section):
-    """The Open311 GeoReport v2 API: filing needs one of ``api_keys``; reading is open."""
+    """The Open311 GeoReport v2 API.
+
+    Without a key, anyone reads the cases of ``public_categories`` that a citizen described
+    themselves: redacted description, street-level address, coordinates to about 100 m, status
+    and dates. A ``read_keys`` key also reads the other categories' citizen-described cases,
+    with exact coordinates and the photo reference. Filing needs one of ``api_keys``. Cases
+    built from a conversation are never served, whatever the key.
+    """
 
     api_keys: list[SecretStr] = []
+    read_keys: list[SecretStr] = []
+    public_categories: list[str] = list(DEFAULT_PUBLIC_CATEGORIES)
     jurisdiction_id: str = "1999.city.gov.tw"
+
+    @field_validator("public_categories")
+    @classmethod
+    def _dispatch_categories_only(cls, value: list[str]) -> list[str]:
+        from bot.cases import CATEGORIES
+
+        dispatch = {c.code for c in CATEGORIES if c.dispatch}
+        unknown = [code for code in value if code not in dispatch]
+        if unknown:
+            raise ValueError(
+                f"only dispatch categories may be public ({', '.join(sorted(dispatch))}); "
+                f"not {', '.join(unknown)}"
+            )
+        return list(dict.fromkeys(value))
+
+
+class StatusCheckSettings(Section):
+    """Status checks (a case number and the last 3 digits of its phone): after ``max_failures``
+    wrong answers for one case number within ``window_minutes`` — from whoever, over any
+    channel — that number's status checks are refused for ``lockout_minutes``."""
+
+    max_failures: int = Field(default=5, ge=1, le=100)
+    window_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
+    lockout_minutes: float = Field(default=60.0, gt=0, le=7 * 24 * 60)
 
 
 _AGENT_HOURS = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d-(?:(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
@@ -348,6 +385,7 @@ class Settings(BaseSettings):
     knowledge: KnowledgeSettings = KnowledgeSettings()
     rasa: RasaSettings = RasaSettings()
     open311: Open311Settings = Open311Settings()
+    status_check: StatusCheckSettings = StatusCheckSettings()
     handoff: HandoffSettings = HandoffSettings()
     privacy: PrivacySettings = PrivacySettings()
     console: ConsoleSettings = ConsoleSettings()

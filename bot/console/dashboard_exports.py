@@ -2,7 +2,9 @@
 
 Both take the dashboard's own query. CSV is UTF-8 with a byte-order mark (so Excel reads it as
 such), rates in percent; the workbook has rates as fractions formatted as percentages. Text a
-spreadsheet would run as a formula is prefixed with an apostrophe.
+spreadsheet would run as a formula is prefixed with an apostrophe. The files are made to be passed
+on (city reports, publication): citizens' questions in them lose what ``redact_identifiers``
+removes (personal data, case numbers, check digits).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.console.dashboard_view import (
 )
 from bot.console.pages import PAGE_HEADERS
 from bot.metrics.queries import Figures, Filters
+from bot.privacy import redact_identifiers
 
 __all__ = ["TABLES", "router", "xlsx_bytes"]
 
@@ -108,7 +111,7 @@ def _tables(
         _table(
             ["群組", "問題（已遮蔽個資）", "次數", "無法回答", "提問人數", "最後一次"],
             [
-                [n, q.text, q.count, q.abstained, q.senders, q.last_day]
+                [n, redact_identifiers(q.text), q.count, q.abstained, q.senders, q.last_day]
                 for n, c in enumerate(page.clusters, 1)
                 for q in c.phrasings
             ],

@@ -27,6 +27,7 @@ from bot.chat.messages import MAX_TEXT_CHARS, Reply
 from bot.handoff.hours import availability
 from bot.handoff.notifications import filed_text, notify, notify_case_filed
 from bot.handoff.presence import presence_for
+from bot.privacy import redact_case_keys
 from bot.settings import HandoffSettings
 from bot.store.cases import MAX_DESCRIPTION_CHARS, CaseStore, NewCase
 from bot.store.conversations import ConversationStore
@@ -80,7 +81,9 @@ def _channel(session: Session, conversation_id: str, fallback: str = "") -> str:
 
 def _transcript_text(session: Session, conversation_id: str, reason: str) -> str:
     turns = TurnStore(session).transcript(conversation_id)[-TRANSCRIPT_TURNS:]
-    lines = [f"民眾：{t.text.strip()}" for t in turns if t.text.strip()]
+    # what opens a case (its number, the phone digits of a status check) stays out of the excerpt:
+    # agents read the whole conversation on the case's page
+    lines = [f"民眾：{redact_case_keys(t.text.strip())}" for t in turns if t.text.strip()]
     head = "民眾在線上客服要求轉接專人" + (f"（{reason}）" if reason else "") + "。對話摘錄：\n"
     body = "\n".join(lines) or "（沒有文字內容）"
     text = head + body
@@ -100,6 +103,7 @@ def file_from_transcript(
         sender_id=conversation_id,
         location_text=NO_PLACE,
         conversation_id=conversation_id,
+        origin="conversation",
     )
     return CaseStore(session).file(case, now=now, actor="handoff")
 

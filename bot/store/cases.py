@@ -76,6 +76,7 @@ class NewCase:
     phone: str = ""
     contact_consent: bool = False
     conversation_id: str = ""
+    origin: str = "citizen"  # or "conversation": the description is a conversation excerpt
 
 
 def _validated(case: NewCase) -> NewCase:

@@ -152,6 +152,10 @@ class CaseRow(Base):
     channel: Mapped[str] = mapped_column(String(20), index=True)
     sender_id: Mapped[str] = mapped_column(String(100), index=True)
     conversation_id: Mapped[str] = mapped_column(String(100), default="")
+    # ``citizen``: the description is what the citizen wrote for the case (the form, the chat's
+    # case form, Open311); ``conversation``: it is an excerpt of a conversation (a request for a
+    # person that became a case), which is never public
+    origin: Mapped[str] = mapped_column(String(16), default="citizen", server_default="citizen")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -159,6 +163,18 @@ class CaseRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": revision}
+
+
+class StatusCheckRow(Base):
+    """Failed status checks of one case number, whoever sent them: a few in a window lock the
+    number out of status checks for a while (``status_check`` settings)."""
+
+    __tablename__ = "status_check"
+
+    case_number: Mapped[str] = mapped_column(String(40), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class CaseEventRow(Base):

@@ -150,6 +150,7 @@ class SentenceTransformerEncoder:
         if not local and (path.is_absolute() or self.model_name_or_path.startswith((".", "~"))):
             raise FileNotFoundError(f"no model folder at {path}")  # before torch's seconds of import
         from sentence_transformers import SentenceTransformer
+
         logger.info("loading sentence-transformers model %s on %s", self.model_name_or_path, self.device)
         model = SentenceTransformer(
             str(path) if local else self.model_name_or_path, device=self.device, local_files_only=local

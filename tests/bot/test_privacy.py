@@ -4,7 +4,14 @@ import sys
 import pytest
 from uvicorn.logging import AccessFormatter
 
-from bot.privacy import RedactingFilter, install_log_redaction, redact
+from bot.privacy import (
+    RedactingFilter,
+    install_log_redaction,
+    redact,
+    redact_case_keys,
+    redact_identifiers,
+    street_level,
+)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +107,62 @@ def test_the_filter_redacts_what_a_handler_writes() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "mail %s", ("a@b.tw",), None)
     assert handler.filter(record)
     assert record.getMessage() == "mail [email]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("民眾：261207-0001-4", "民眾：[case]"),
+        ("案號26120700014，謝謝", "案號[case]，謝謝"),
+        ("查 261207 0001 4", "查 [case]"),
+        ("678", "[digits]"),
+        ("６７８。", "[digits]。"),
+        ("民眾：678", "民眾：[digits]"),
+        ("電話末三碼是 678", "電話末三碼是 [digits]"),
+        ("後3碼：６７８，案件編號261207-0001-4", "後3碼：[digits]，案件編號[case]"),
+        ("對話摘錄：\n民眾：678\n民眾：我要找真人", "對話摘錄：\n民眾：[digits]\n民眾：我要找真人"),
+        ("電話0912345678，末三碼678", "電話[phone]，末三碼[digits]"),
+    ],
+)
+def test_what_opens_a_case_is_redacted_from_free_text_that_leaves(text: str, expected: str) -> None:
+    assert redact_identifiers(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["請撥1999", "停車費每小時300元", "國道1號北上", "2026-12-07 下午3點", "路燈編號12345不亮"]
+)
+def test_ordinary_numbers_are_not_taken_for_identifiers(text: str) -> None:
+    assert redact_identifiers(text) == text
+
+
+def test_only_the_keys_of_a_case_leave_a_staff_excerpt() -> None:
+    assert redact_case_keys("民眾：我叫陳美麗，電話0912345678\n民眾：678") == (
+        "民眾：我叫陳美麗，電話0912345678\n民眾：[digits]"
+    ), "agents need the name and the phone to call back"
+    assert redact_identifiers("我是王小明，聯絡人：張先生") == "我是[name]，聯絡人：[name]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("中正路100巷5弄3號4樓門口", "中正路門口"),
+        ("高雄市苓雅區四維三路2號前", "高雄市苓雅區四維三路前"),
+        ("三民路二段5號", "三民路二段"),
+        ("中正路與五福路口", "中正路與五福路口"),
+        ("五福一路１２號旁，電話0912345678", "五福一路旁，電話[phone]"),
+    ],
+)
+def test_a_public_address_stops_at_the_street(text: str, expected: str) -> None:
+    assert street_level(text) == expected
+
+
+def test_logs_carry_no_case_number_nor_check_digits(
+    redacting_logs: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    log = logging.getLogger("tests.privacy")
+    with caplog.at_level(logging.INFO, logger="tests.privacy"):
+        log.info("status check of %s with %s", "261207-0001-4", "678")
+        log.info("citizen wrote 末三碼678")
+    assert "261207-0001-4" not in caplog.text
+    assert "678" not in caplog.text
+    assert "status check of [case] with [digits]" in caplog.text

@@ -104,3 +104,18 @@ def test_a_typo_in_any_section_is_refused_naming_key_and_variable(
     monkeypatch.setenv(variable, "08:00")
     with pytest.raises(SettingsError, match=re.escape(f"{key} ({variable})")):
         load_settings()
+
+
+def test_only_dispatch_categories_can_be_made_public(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT1999_OPEN311__PUBLIC_CATEGORIES", '["street_light", "street_light"]')
+    assert load_settings().open311.public_categories == ["street_light"]
+    for refused in ("general", "noise", "ufo"):
+        monkeypatch.setenv("BOT1999_OPEN311__PUBLIC_CATEGORIES", f'["road_pothole", "{refused}"]')
+        with pytest.raises(SettingsError, match=rf"open311\.public_categories .*not {refused}"):
+            load_settings()
+
+
+def test_the_status_check_lock_out_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT1999_STATUS_CHECK__MAX_FAILURES", "0")
+    with pytest.raises(SettingsError, match=r"status_check\.max_failures"):
+        load_settings()

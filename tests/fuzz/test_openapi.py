@@ -65,15 +65,23 @@ def live_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with database.session() as session:
         records = [faq("F-1"), faq("F-2", question="房屋稅什麼時候繳？", answer="每年五月繳納。")]
         import_rows(session, [Parsed(f"line {n}", r) for n, r in enumerate(records, 1)], actor="test")
-        CaseStore(session).file(
-            NewCase(
-                category="street_light",
-                description="路燈不亮",
-                channel="web",
-                sender_id="s",
-                location_text="中正路口",
+        for category, origin in (
+            ("street_light", "citizen"),
+            ("noise", "citizen"),
+            ("general", "conversation"),
+        ):
+            CaseStore(session).file(
+                NewCase(
+                    category=category,
+                    description="路燈不亮",
+                    channel="web",
+                    sender_id="s",
+                    location_text="中正路100號",
+                    latitude=22.627312,
+                    longitude=120.301488,
+                    origin=origin,
+                )
             )
-        )
     database.dispose()
     limits = dict.fromkeys(
         ("chat_per_sender", "chat_per_ip", "webhook_per_ip", "case_form_per_ip", "open311_per_ip"), GENEROUS

@@ -230,3 +230,16 @@ def test_filters_and_sentence() -> None:
     assert city_sentence(Figures(unique_users=12345, questions=6789, successful=5000)) == (
         "使用 AI 客服次數 12,345 人、實際問答數 6,789 件、順利回答比率 73.6 %"
     )
+
+
+def test_exports_carry_no_case_number_nor_check_digits(console: TestClient) -> None:
+    april = datetime(2026, 4, 8, 2, 0, tzinfo=UTC)
+    _log(
+        console, "D", april, text="我的案件261207-0001-4末三碼678怎麼還沒修", intent="faq", decision="abstain"
+    )
+    login_as(console, "supervisor")
+    query = "start=2026-04-01&end=2026-04-30&grain=month&table=unanswered"
+    unanswered = console.get(f"/console/dashboard/export.csv?{query}").content.decode("utf-8-sig")
+    assert "[case]" in unanswered
+    assert "261207-0001-4" not in unanswered
+    assert "678" not in unanswered

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from bot.cases import CaseStatus
-from bot.settings import PrivacySettings
+from bot.settings import PrivacySettings, StatusCheckSettings
 from bot.store import Database
 from bot.store.cases import CaseStore, NewCase
 from bot.store.conversations import ChannelEventStore, ConversationStore
@@ -26,6 +26,7 @@ from bot.store.models import (
     utcnow,
 )
 from bot.store.retention import cutoffs, purge
+from bot.store.status_checks import StatusChecks
 from bot.store.turns import Turn, TurnStore
 
 NOW = utcnow()
@@ -225,6 +226,9 @@ def test_the_purge_command(tmp_path: Path) -> None:
     database = Database(url)
     database.migrate()
     seed(database)
+    with database.session() as session:  # a failed status check long ago: its count is stale
+        long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+        StatusChecks(session, StatusCheckSettings()).check("261207-9999-0", "123", now=long_ago)
     database.dispose()
     env = {
         **os.environ,
@@ -243,6 +247,7 @@ def test_the_purge_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "2 raw texts were blanked" in result.stdout
     assert "1 were cleared of personal data" in result.stdout
+    assert "status checks: 1 stale failure count(s) deleted" in result.stdout
     database = Database(url)
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(TurnRow).where(TurnRow.text != "")) == 1
