@@ -1,6 +1,6 @@
 """What each turn counts for in the supervisors' figures, read from one conversation's turns.
 
-The definitions are the architecture's (docs/ARCHITECTURE.md, "Metrics"):
+The definitions are the product design's (docs/metrics.md, "Definitions"):
 
     A *question* is a citizen message routed to FAQ answering. It is *answered* when the bot
     gives an FAQ answer (confidently, or the citizen picks a suggestion); *successfully
