@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from bot.cli import app
 
 COMMANDS = [
     [],
@@ -38,11 +41,18 @@ def bot1999(
     )
 
 
-@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
-def test_every_command_has_help(command: list[str]) -> None:
-    result = bot1999(*command, "--help")
+def test_the_installed_command_starts_and_has_help() -> None:
+    result = bot1999("--help")
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "top")
+def test_every_command_has_help(command: list[str]) -> None:
+    """In this process (Typer's runner): the same app, without an interpreter's start-up each."""
+    result = CliRunner().invoke(app, [*command, "--help"], prog_name="bot1999")
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
 
 
 def test_import_reports_counts_and_names_each_bad_row(tmp_path: Path) -> None:
