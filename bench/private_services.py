@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PG_BIN", "PrivatePostgres", "PrivateRedis", "free_port", "port_answers"]
+__all__ = ["PG_BIN", "PortTaken", "PrivatePostgres", "PrivateRedis", "free_port", "port_answers"]
 
 PG_BIN = Path(os.environ.get("BOT1999_PG_BIN", "/usr/lib/postgresql/15/bin"))
 
 
 def free_port(first: int, last: int) -> int:
-    """A port in ``first``..``last`` that nothing listens on."""
-    for port in range(first, last + 1):
+    """A port in ``first``..``last`` that nothing listens on, tried in random order: two
+    processes looking at once rarely pick the same one (starting a server on it can still
+    lose a race; ``PrivatePostgres.on_free_port`` tries another)."""
+    for port in random.sample(range(first, last + 1), last - first + 1):
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -46,8 +50,30 @@ def _as_postgres(argv: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
 
+class PortTaken(RuntimeError):
+    """Another process took the port between choosing it and the server binding it."""
+
+
 class PrivatePostgres:
     """A PostgreSQL cluster of its own (trust authentication, user ``postgres``) on ``port``."""
+
+    @classmethod
+    @contextlib.contextmanager
+    def on_free_port(cls, first: int, last: int, *, attempts: int = 5) -> Iterator[PrivatePostgres]:
+        """Created and started on a free port of ``first``..``last``, removed afterwards; when
+        another process takes the port meanwhile, another one."""
+        for _ in range(attempts):
+            server = cls(free_port(first, last))
+            try:
+                server.__enter__()
+            except PortTaken:
+                continue
+            try:
+                yield server
+            finally:
+                server.remove()
+            return
+        raise RuntimeError(f"PostgreSQL found no free port in {first}-{last} in {attempts} tries")
 
     def __init__(self, port: int, *, bin_dir: Path = PG_BIN) -> None:
         self.port = port
@@ -72,7 +98,13 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._pg_ctl("-o", options, "start")
+        try:
+            self._pg_ctl("-o", options, "start")
+        except subprocess.CalledProcessError as error:
+            log = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+            if "Address already in use" in log:
+                raise PortTaken(f"port {self.port} was taken meanwhile") from error
+            raise RuntimeError(f"PostgreSQL did not start on port {self.port}:\n{log[-2000:]}") from error
 
     def restart(self) -> None:
         """``pg_ctl restart -m fast``: every connection is cut, then the server comes back."""

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from argon2 import PasswordHasher
 from psycopg import sql
 
-from bench.private_services import PG_BIN, PrivatePostgres, free_port
+from bench.private_services import PG_BIN, PrivatePostgres
 from bot.settings import Settings, load_settings
 from bot.store import Database
 from bot.store.db import _alembic_config
@@ -149,7 +149,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     shared one); its data folder is removed afterwards."""
     if not (PG_BIN / "initdb").exists() or (os.geteuid() == 0 and shutil.which("runuser") is None):
         _unavailable(f"no PostgreSQL server programs at {PG_BIN} to start a private server")
-    with PrivatePostgres(free_port(5100, 5199)) as server:
+    with PrivatePostgres.on_free_port(5100, 5199) as server:
         yield server
 
 
