@@ -78,15 +78,25 @@ def _load_set(
     n = len(FEATURES)  # a reranker naming every feature, so that every feature is computed
     retriever.reranker = Reranker(RerankWeights(FEATURES, (0.0,) * n, (0.0,) * n, (1.0,) * n))
     path = REPO / "var" / "rerank" / f"first_stage-{name}.json"
-    key = f"{encoder.name}|{len(retriever)}|{depth}|{len(cases)}"
+    key = f"{encoder.name}|{len(retriever)}|{depth}|{len(cases)}|matched"
     if path.is_file() and json.loads(path.read_text(encoding="utf-8"))["key"] == key:
         rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
-        lists = [[Candidate(c[0], c[2], c[3], c[4], c[5], tuple(c[1])) for c in row] for row in rows]
+        lists = [
+            [Candidate(c[0], c[2], c[3], c[4], c[5], tuple(c[1]), matched=c[6]) for c in row] for row in rows
+        ]
     else:
         lists = [retriever.first_stage(case["query"], depth) for case in cases]
         flat = [
             [
-                [c.faq_id, list(c.duplicates), c.score, c.dense_question, c.dense_answer, c.lexical]
+                [
+                    c.faq_id,
+                    list(c.duplicates),
+                    c.score,
+                    c.dense_question,
+                    c.dense_answer,
+                    c.lexical,
+                    c.matched,
+                ]
                 for c in row
             ]
             for row in lists

@@ -44,6 +44,12 @@ class _Entry:
     record: FaqRecord
     key: str
     duplicates: list[str] = field(default_factory=list)
+    text_keys: tuple[str, ...] = ()  # question_key of each of record.texts(), derived on first use
+
+    def text_key(self, i: int) -> str:
+        if not self.text_keys:
+            self.text_keys = tuple(question_key(text) for text in self.record.texts())
+        return self.text_keys[i]
 
 
 class Retriever:
@@ -181,7 +187,15 @@ class Retriever:
         else:
             scored = self._score_pooled(vector, raw, scale, lexical)
         scored.sort(key=lambda c: (-c.score, c.faq_id))
-        return self._collapse(scored, k)
+        return [self._with_match(c, vector) for c in self._collapse(scored, k)]
+
+    def _with_match(self, candidate: Candidate, vector: Vectors) -> Candidate:
+        """``candidate`` with the key of its question or alternative question nearest to the query."""
+        rows = self._dense["question"].vectors(candidate.faq_id)
+        if rows is None or not len(rows):
+            return candidate
+        best = int(np.argmax(rows @ vector)) if len(rows) > 1 else 0
+        return replace(candidate, matched=self._entries[candidate.faq_id].text_key(best))
 
     @property
     def reranker(self) -> Reranker:
