@@ -136,6 +136,10 @@ class RetrieverConfig:
         math.inf
     )  # beyond the second, offer a candidate within this of the top (logit units)
     tie_epsilon: float = 1e-4  # fused first-stage scores closer than this are a tie
+    # fit margin_slope, confidence_bias and answer_confidence to the base at build time, on its
+    # own alternative questions held out one at a time (knowledge.base_calibration); a base
+    # with too few of them keeps the values here
+    calibrate: bool = True
     # same matched phrasing and fused scores closer than this: a tie. The first stage's defaults
     # answer from a fused margin of (ln 9 + 0.43) / 60.7 = 0.043 (confidence 0.9)
     twin_margin: float = 0.043
