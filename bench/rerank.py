@@ -256,7 +256,7 @@ def _cv_decisions(
     (with ``per_base``, then calibrated on each base's own alternative questions, if it has them)."""
     per_tag: dict[str, list[dict[str, float]]] = {tag: [] for tag in data.sets}
     base = replace(
-        RetrieverConfig.reranked_defaults() if names is not None else RetrieverConfig(),
+        RetrieverConfig.reranked_defaults() if names is not None else RetrieverConfig.first_stage_defaults(),
         clarify_candidates=MAX_BUTTONS,
     )
     for seed in range(seeds):
@@ -294,7 +294,7 @@ def _cv_decisions(
 
 def _latency(retriever: Retriever, cases: list[EvalCase]) -> str:
     """Per-query search + decide time with the second stage off and on, interleaved (one run, same load)."""
-    off, on = RetrieverConfig(), RetrieverConfig.reranked_defaults()
+    off, on = RetrieverConfig.first_stage_defaults(), RetrieverConfig.reranked_defaults()
     times: dict[bool, list[float]] = {False: [], True: []}
     for case in cases:
         for config in (off, on):

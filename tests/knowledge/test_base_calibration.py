@@ -84,7 +84,7 @@ def test_the_fit_answers_the_clear_wins_and_offers_the_close_calls() -> None:
 def test_a_base_with_alternative_questions_is_calibrated_once_and_cached(
     curated: list[FaqRecord], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    given = RetrieverConfig()
+    given = RetrieverConfig(calibrate=True)
     first = Retriever(CountingEncoder(), given, cache_root=tmp_path)
     first.build(curated)
     calibration = first.calibration
@@ -111,7 +111,7 @@ def test_a_base_with_alternative_questions_is_calibrated_once_and_cached(
 
 
 def test_a_base_without_alternative_questions_keeps_the_given_thresholds(tmp_path: Path) -> None:
-    given = RetrieverConfig.reranked_defaults()
+    given = RetrieverConfig(calibrate=True)
     built = Retriever(CountingEncoder(), given, cache_root=tmp_path)
     built.build(faqs())
     assert built.calibration is None
@@ -128,10 +128,11 @@ def test_calibration_can_be_turned_off(curated: list[FaqRecord], tmp_path: Path)
 
 
 def test_a_changed_base_is_calibrated_again(curated: list[FaqRecord], tmp_path: Path) -> None:
-    Retriever(CountingEncoder(), cache_root=tmp_path).build(curated)
+    on = RetrieverConfig(calibrate=True)
+    Retriever(CountingEncoder(), on, cache_root=tmp_path).build(curated)
     edited = [
         curated[0].model_copy(update={"alt_questions": [*curated[0].alt_questions, "新的問法"]}),
         *curated[1:],
     ]
-    Retriever(CountingEncoder(), cache_root=tmp_path).build(edited)
+    Retriever(CountingEncoder(), on, cache_root=tmp_path).build(edited)
     assert len(list(tmp_path.glob("calibration-*.json"))) == 2

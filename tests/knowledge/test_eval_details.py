@@ -27,7 +27,7 @@ def _details(config: RetrieverConfig, tmp_path) -> list[dict]:  # type: ignore[n
 
 
 def test_one_line_per_query_with_the_decision_and_the_right_faqs_rank(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    first, twins, outside = _details(RetrieverConfig(), tmp_path)
+    first, twins, outside = _details(RetrieverConfig.first_stage_defaults(), tmp_path)
     assert first["query"] == CASES[0]["query"]
     assert (first["gold"], first["group"], first["rank"], first["first_stage_rank"]) == (
         ["T-1"],

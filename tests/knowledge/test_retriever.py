@@ -77,7 +77,7 @@ def test_decide_answers_clarifies_or_abstains(retriever: Retriever) -> None:
     retriever.config = replace(retriever.config, answer_confidence=1.01)
     unsure = retriever.decide("兵役體檢要帶什麼證件")
     assert unsure.kind == "clarify"
-    assert len(unsure.candidates) == config.clarify_candidates
+    assert 2 <= len(unsure.candidates) <= config.clarify_candidates
     assert unsure.candidates[0].faq_id == "T-1"
 
 
@@ -139,16 +139,14 @@ def siblings(encoder: CountingEncoder, tmp_path) -> Retriever:  # type: ignore[n
     return built
 
 
-def test_the_default_config_is_the_first_stage_and_re_ranking_uses_the_shipped_weights(
-    retriever: Retriever,
-) -> None:
-    assert not retriever.config.rerank  # off by default (docs/knowledge-base.md)
-    assert not any(c.rerank is not None for c in retriever.search("兵役體檢要帶哪些證件", k=3))
-    retriever.config = RetrieverConfig.reranked_defaults()
+def test_the_default_config_re_ranks_with_the_shipped_weights(retriever: Retriever) -> None:
+    assert retriever.config.rerank  # on by default (docs/knowledge-base.md)
     found = retriever.search("兵役體檢要帶哪些證件", k=3)
     assert found[0].faq_id == "T-1"
     assert all(c.rerank is not None for c in found)
     assert retriever.reranker.weights == Reranker.shipped().weights
+    retriever.config = RetrieverConfig.first_stage_defaults()
+    assert not any(c.rerank is not None for c in retriever.search("兵役體檢要帶哪些證件", k=3))
 
 
 def test_reranker_off_is_the_first_stage(retriever: Retriever) -> None:
