@@ -1,8 +1,9 @@
 """Typed results and settings of FAQ retrieval, and the answer / clarify / abstain policy.
 
 The defaults of :class:`RetrieverConfig` are the values tuned on the Kaohsiung dev set
-(``python -m bench.retrieval``); every number here is a weight or a threshold, nothing
-is fitted to individual queries.
+(``python -m bench.retrieval`` for the fusion, ``python -m bench.rerank`` for the second
+stage and the decision); every number here is a weight or a threshold, nothing is fitted to
+individual queries.
 """
 
 from __future__ import annotations
