@@ -8,7 +8,8 @@ import pytest
 
 import knowledge.base_calibration as base_calibration
 import knowledge.retriever as retriever_module
-from knowledge.base_calibration import Evidence, fit_decisions, held_out_evidence, held_out_pairs
+from knowledge.base_calibration import fit_decisions, held_out_evidence, held_out_pairs
+from knowledge.calibrate import Evidence
 from knowledge.faq import FaqRecord
 from knowledge.importers import read_records
 from knowledge.retrieval_types import Candidate, RetrieverConfig
