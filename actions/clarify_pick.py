@@ -16,10 +16,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.providers import faq_index
 from actions.replies import send, send_turn
-from bot.chat.faq import abstain_replies, answer_replies
+from bot.chat.faq import MAX_OFFERED, abstain_replies, answer_replies
 
-_ORDINALS = {"一": 0, "1": 0, "二": 1, "兩": 1, "2": 1, "三": 2, "3": 2}
-_PLACE = re.compile(r"([一二兩三123])\s*(個|項|題|則)?")
+_ORDINALS = {"一": 0, "1": 0, "二": 1, "兩": 1, "2": 1, "三": 2, "3": 2, "四": 3, "4": 3, "五": 4, "5": 4}
+_PLACE = re.compile(r"([一二兩三四五12345])\s*(個|項|題|則)?")
 
 
 def picked_place(text: str, offered: int) -> int | None:
@@ -43,7 +43,7 @@ class ActionClarifyPick(Action):
     ) -> list[dict[str, Any]]:
         faq_id = next(tracker.get_latest_entity_values("faq_id"), None)
         if not faq_id:
-            offered = [str(c) for c in tracker.get_slot("faq_candidates") or []][:3]
+            offered = [str(c) for c in tracker.get_slot("faq_candidates") or []][:MAX_OFFERED]
             place = picked_place(str(tracker.latest_message.get("text") or ""), len(offered))
             faq_id = offered[place] if place is not None else ""
         record = faq_index().get(str(faq_id)) if faq_id else None

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import statistics
 import time
@@ -33,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.base_calibration import MIN_PAIRS, held_out_pairs
 from knowledge.calibrate import Evidence, ReplayRetriever, tune
 from knowledge.encoder import Encoder, load_encoder
 from knowledge.evaluate import EvalCase, Report, evaluate, read_cases
@@ -45,6 +47,8 @@ REPO = Path(__file__).resolve().parents[1]
 DECISION_DEPTH = 10
 OOS4 = ("chitchat", "other_domain", "gibberish", "too_vague")
 THRESHOLD_SET = "kaohsiung"  # the decision thresholds are tuned on this set's queries
+MAX_BUTTONS = 5  # "did you mean" offers 2 to this many, by closeness (clarify_span)
+SPANS = (1.0, 2.0, 3.0, 4.0, 6.0, math.inf)  # clarify_span values tuned among
 # the feature groups of the shipped weights (docs/knowledge-base.md: field_bm25, qualifier and hub
 # gained nothing under CV, so they are computed for measurement only)
 SHIPPED_GROUPS = ("first_stage", "shape", "local", "qtype", "sentence", "agency")
@@ -68,32 +72,46 @@ class _Set:
     retriever: Retriever
     cases: list[EvalCase]
     lists: list[list[Candidate]]
+    records: list[FaqRecord]
+    cache: Path
 
 
 def _load_set(
     name: str, records: list[FaqRecord], cases: list[EvalCase], encoder: Encoder, cache: Path, depth: int
 ) -> _Set:
-    retriever = Retriever(encoder, RetrieverConfig.first_stage_defaults(), cache_root=cache)
+    retriever = Retriever(
+        encoder, replace(RetrieverConfig.first_stage_defaults(), calibrate=False), cache_root=cache
+    )
     retriever.build(records)
     n = len(FEATURES)  # a reranker naming every feature, so that every feature is computed
     retriever.reranker = Reranker(RerankWeights(FEATURES, (0.0,) * n, (0.0,) * n, (1.0,) * n))
     path = REPO / "var" / "rerank" / f"first_stage-{name}.json"
-    key = f"{encoder.name}|{len(retriever)}|{depth}|{len(cases)}"
+    key = f"{encoder.name}|{len(retriever)}|{depth}|{len(cases)}|matched"
     if path.is_file() and json.loads(path.read_text(encoding="utf-8"))["key"] == key:
         rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
-        lists = [[Candidate(c[0], c[2], c[3], c[4], c[5], tuple(c[1])) for c in row] for row in rows]
+        lists = [
+            [Candidate(c[0], c[2], c[3], c[4], c[5], tuple(c[1]), matched=c[6]) for c in row] for row in rows
+        ]
     else:
         lists = [retriever.first_stage(case["query"], depth) for case in cases]
         flat = [
             [
-                [c.faq_id, list(c.duplicates), c.score, c.dense_question, c.dense_answer, c.lexical]
+                [
+                    c.faq_id,
+                    list(c.duplicates),
+                    c.score,
+                    c.dense_question,
+                    c.dense_answer,
+                    c.lexical,
+                    c.matched,
+                ]
                 for c in row
             ]
             for row in lists
         ]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"key": key, "rows": flat}, ensure_ascii=False), encoding="utf-8")
-    return _Set(name, retriever, cases, lists)
+    return _Set(name, retriever, cases, lists, records, cache)
 
 
 def group_folds(keys: Sequence[tuple[str, str]], folds: int, seed: int) -> list[int]:
@@ -128,6 +146,7 @@ class _Data:
 
     def __init__(self, sets: list[_Set]) -> None:
         self.sets = [s.name for s in sets]
+        self.by_name = {s.name: s for s in sets}
         self.tags = [s.name for s in sets for _ in s.cases]
         self.cases = [c for s in sets for c in s.cases]
         self.lists = [cands for s in sets for cands in s.lists]
@@ -211,15 +230,39 @@ def _merge(reports: list[Report]) -> dict[str, float]:
     return out
 
 
+def _calibrated(s: _Set, config: RetrieverConfig, model: Reranker | None) -> RetrieverConfig:
+    """``config`` calibrated on the set's own alternative questions (knowledge.base_calibration), as a
+    build of that base would: with the fold's second stage, never reading the set's queries."""
+    if len(held_out_pairs(s.records)) < MIN_PAIRS:
+        return config  # a base without alternative questions keeps the given thresholds
+    retriever = Retriever(
+        s.retriever.encoder, replace(config, calibrate=True), cache_root=s.cache, reranker=model
+    )
+    retriever.build(s.records)
+    return retriever.config if retriever.calibration is not None else config
+
+
 def _cv_decisions(
-    data: _Data, names: Sequence[str] | None, folds: int, seeds: int, l2: float, answer_bonus: float
+    data: _Data,
+    names: Sequence[str] | None,
+    folds: int,
+    seeds: int,
+    l2: float,
+    answer_bonus: float,
+    *,
+    per_base: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """Nested: outer folds score; thresholds are tuned on inner-held-out re-ranked Kaohsiung lists."""
+    """Nested: outer folds score; thresholds are tuned on inner-held-out re-ranked Kaohsiung lists
+    (with ``per_base``, then calibrated on each base's own alternative questions, if it has them)."""
     per_tag: dict[str, list[dict[str, float]]] = {tag: [] for tag in data.sets}
-    base = RetrieverConfig.reranked_defaults() if names is not None else RetrieverConfig()
+    base = replace(
+        RetrieverConfig.reranked_defaults() if names is not None else RetrieverConfig.first_stage_defaults(),
+        clarify_candidates=MAX_BUTTONS,
+    )
     for seed in range(seeds):
         fold = data.folds(folds, seed)
         reports: dict[str, list[Report]] = {tag: [] for tag in data.sets}
+        buttons: dict[str, list[float]] = {tag: [] for tag in data.sets}
         for f in range(folds):
             train = [i for i, g in fold.items() if g != f]
             model = data.fit(train, names, l2) if names is not None else None
@@ -229,23 +272,29 @@ def _cv_decisions(
                 [Evidence(data.cases[i], tuple(inner[i][:DECISION_DEPTH])) for i in tuning],
                 base,
                 answer_bonus=answer_bonus,
+                spans=SPANS,
             )
             for tag in data.sets:
                 test = [i for i, g in fold.items() if g == f and data.tags[i] == tag]
                 evidence = [
                     Evidence(data.cases[i], tuple(data.reranked(model, i)[:DECISION_DEPTH])) for i in test
                 ]
-                reports[tag].append(
-                    evaluate(ReplayRetriever(evidence, config), [data.cases[i] for i in test])
-                )
+                used = _calibrated(data.by_name[tag], config, model) if per_base else config
+                reports[tag].append(evaluate(ReplayRetriever(evidence, used), [data.cases[i] for i in test]))
+                decided = [used.decide(e.case["query"], e.candidates) for e in evidence if e.case.get("gold")]
+                offers = [len(d.candidates) for d in decided if d.kind == "clarify"]
+                buttons[tag].extend(offers)
         for tag in data.sets:
-            per_tag[tag].append(_merge(reports[tag]))
+            merged = _merge(reports[tag])
+            merged["answered_or_clarified"] = merged["answered_correct"] + merged["clarified_correct"]
+            merged["buttons_per_clarify"] = statistics.mean(buttons[tag]) if buttons[tag] else 0.0
+            per_tag[tag].append(merged)
     return {tag: {k: statistics.mean(r[k] for r in rows) for k in rows[0]} for tag, rows in per_tag.items()}
 
 
 def _latency(retriever: Retriever, cases: list[EvalCase]) -> str:
     """Per-query search + decide time with the second stage off and on, interleaved (one run, same load)."""
-    off, on = RetrieverConfig(), RetrieverConfig.reranked_defaults()
+    off, on = RetrieverConfig.first_stage_defaults(), RetrieverConfig.reranked_defaults()
     times: dict[bool, list[float]] = {False: [], True: []}
     for case in cases:
         for config in (off, on):
@@ -302,6 +351,9 @@ def main() -> None:
     parser.add_argument("--answer-bonus", type=float, default=0.5, help="as knowledge.calibrate.tune")
     parser.add_argument("--no-decisions", action="store_true", help="skip the nested decision figures")
     parser.add_argument(
+        "--no-ablations", action="store_true", help="rank only with the first stage and the chosen groups"
+    )
+    parser.add_argument(
         "--write-weights", action="store_true", help=f"fit on every query, write {WEIGHTS_FILE.name}"
     )
     args = parser.parse_args()
@@ -330,12 +382,13 @@ def main() -> None:
         ("first stage alone", None),
         (f"re-ranked ({len(selected)} weights)", selected),
     ]
-    variants += [(f"  without {g}", _names([c for c in chosen if c != g])) for g in chosen]
-    variants += [(f"  with {g} added", _names([*chosen, g])) for g in GROUPS if g not in chosen]
-    variants.append(("  first_stage features only (re-weighted)", _names(["first_stage"])))
-    variants += [
-        (f"  first_stage + {g} only", _names(["first_stage", g])) for g in GROUPS if g != "first_stage"
-    ]
+    if not args.no_ablations:
+        variants += [(f"  without {g}", _names([c for c in chosen if c != g])) for g in chosen]
+        variants += [(f"  with {g} added", _names([*chosen, g])) for g in GROUPS if g not in chosen]
+        variants.append(("  first_stage features only (re-weighted)", _names(["first_stage"])))
+        variants += [
+            (f"  first_stage + {g} only", _names(["first_stage", g])) for g in GROUPS if g != "first_stage"
+        ]
     for name, names in variants:
         figures = _cv_ranking(data, names, args.folds, args.seeds, args.l2)
         print(f"{name:<46}" + "".join(f"{t1:>16.3f}{t3:>7.3f}{m:>7.3f}" for t1, t3, m in figures.values()))
@@ -351,27 +404,48 @@ def main() -> None:
     if not args.no_decisions:
         print(
             f"\ndecisions (nested {cv}; thresholds tuned by knowledge.calibrate.tune, answer bonus"
-            f" {args.answer_bonus}, on {THRESHOLD_SET} training queries inside each fold)"
+            f" {args.answer_bonus}, 2-{MAX_BUTTONS} buttons by clarify_span, on {THRESHOLD_SET} training"
+            " queries inside each fold; 'per base': then calibrated on each base's own alternative"
+            " questions, knowledge.base_calibration)"
         )
-        for name, names in (("first stage alone", None), ("re-ranked", selected)):
-            decided = _cv_decisions(data, names, args.folds, args.seeds, args.l2, args.answer_bonus)
+        for name, names, per_base in (
+            ("first stage alone", None, False),
+            ("re-ranked", selected, False),
+            ("first stage, per base", None, True),
+            ("re-ranked, per base", selected, True),
+        ):
+            decided = _cv_decisions(
+                data, names, args.folds, args.seeds, args.l2, args.answer_bonus, per_base=per_base
+            )
             for tag, shares in decided.items():
                 print(f"  {name}, {tag}: " + "  ".join(f"{k} {v:.3f}" for k, v in shares.items()))
 
     tuning = data.indices(THRESHOLD_SET)
     held = data.held_out(selected, args.folds, 0, args.l2)
-    config = tune(
-        [Evidence(data.cases[i], tuple(held[i][:DECISION_DEPTH])) for i in tuning],
-        RetrieverConfig.reranked_defaults(),
-        answer_bonus=args.answer_bonus,
-    )
-    print(
-        f"\ndecision thresholds for the shipped weights (knowledge.calibrate.tune on every {THRESHOLD_SET}"
-        f" query's held-out re-ranked list, answer bonus {args.answer_bonus}):"
-    )
-    for name in ("gap_weight", "lexical_evidence_weight", "abstain_below", "margin_slope", "confidence_bias"):
-        print(f"  {name} = {getattr(config, name):.4g}")
-    print(f"  answer_confidence = {config.answer_confidence}")
+    for title, lists, base in (
+        ("the shipped weights", held, RetrieverConfig.reranked_defaults()),
+        ("the first stage alone", {i: data.lists[i] for i in tuning}, RetrieverConfig.first_stage_defaults()),
+    ):
+        config = tune(
+            [Evidence(data.cases[i], tuple(lists[i][:DECISION_DEPTH])) for i in tuning],
+            replace(base, clarify_candidates=MAX_BUTTONS),
+            answer_bonus=args.answer_bonus,
+            spans=SPANS,
+        )
+        print(
+            f"\ndecision thresholds for {title} (knowledge.calibrate.tune on every {THRESHOLD_SET}"
+            f" query's held-out list, answer bonus {args.answer_bonus}):"
+        )
+        for name in (
+            "gap_weight",
+            "lexical_evidence_weight",
+            "abstain_below",
+            "margin_slope",
+            "confidence_bias",
+        ):
+            print(f"  {name} = {getattr(config, name):.4g}")
+        print(f"  answer_confidence = {config.answer_confidence}")
+        print(f"  clarify_candidates = {config.clarify_candidates}, clarify_span = {config.clarify_span}")
 
     print(f"\nweights fitted on every in-scope query of {' + '.join(data.sets)} (standardised features):")
     ranked = sorted(zip(full.weights.features, full.weights.coef, strict=True), key=lambda x: -abs(x[1]))

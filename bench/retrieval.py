@@ -139,7 +139,7 @@ def main() -> None:
     print(_engine_row("engine (defaults)", report))
     if args.ablations:
         variants = {
-            "  with the second stage (rerank on)": RetrieverConfig.reranked_defaults(),
+            "  without the second stage (first stage alone)": RetrieverConfig.first_stage_defaults(),
             "  without answer passages": replace(retriever.config, answer_weight=0.0),
             "  without BM25": replace(retriever.config, lexical_weight=0.0),
             "  without dense (BM25 only)": replace(

@@ -280,9 +280,17 @@ def evaluate(
     encoder: Annotated[
         str | None, typer.Option(help="Encoder (default: settings knowledge.encoder).")
     ] = None,
+    details: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write one JSON line per query here: decision, confidence, top 5 with scores"
+            " and features, rank of the right FAQ (docs/knowledge-base.md)."
+        ),
+    ] = None,
 ) -> None:
     """Score retrieval on labelled queries over an isolated index of KB (never touches the live store)."""
     from bot.retrieval import make_encoder, make_retriever
+    from knowledge.eval_details import DetailWriter
     from knowledge.evaluate import evaluate as score
     from knowledge.evaluate import format_report, read_cases
     from knowledge.importers import ImportError_, read_records
@@ -301,8 +309,16 @@ def evaluate(
     typer.echo(
         f"index: {stats.records} entries, {stats.vectors} vectors, {stats.encoded} encoded, {stats.seconds:.1f} s"
     )
-    report = score(retriever, cases)
+    if details is None:
+        report = score(retriever, cases)
+    else:
+        details.parent.mkdir(parents=True, exist_ok=True)
+        with details.open("w", encoding="utf-8") as out:
+            writer = DetailWriter(retriever, out)
+            report = score(retriever, cases, writer)
     typer.echo(format_report(report))
+    if details is not None:
+        typer.echo(f"details of {writer.lines} queries written to {details}")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")

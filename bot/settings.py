@@ -72,7 +72,11 @@ class RetrievalSettings(Section):
     margin_slope: float = Field(default=_RETRIEVAL.margin_slope, gt=0, le=1000)
     confidence_bias: float = Field(default=_RETRIEVAL.confidence_bias, ge=-50, le=50)
     answer_confidence: float = Field(default=_RETRIEVAL.answer_confidence, ge=0, le=1)
-    clarify_candidates: int = Field(default=_RETRIEVAL.clarify_candidates, ge=2, le=3)
+    clarify_candidates: int = Field(default=_RETRIEVAL.clarify_candidates, ge=2, le=5)
+    clarify_span: float = Field(default=_RETRIEVAL.clarify_span, gt=0)
+    tie_epsilon: float = Field(default=_RETRIEVAL.tie_epsilon, ge=0, le=1)
+    twin_margin: float = Field(default=_RETRIEVAL.twin_margin, ge=0, le=10)
+    calibrate: bool = _RETRIEVAL.calibrate  # fit the decision thresholds to the base at build time
 
 
 class KnowledgeSettings(Section):

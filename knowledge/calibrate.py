@@ -17,7 +17,17 @@ from dataclasses import dataclass, replace
 from knowledge.evaluate import EvalCase, Report, SupportsDecide, evaluate
 from knowledge.retrieval_types import Candidate, Decision, RetrieverConfig
 
-__all__ = ["OOS_KINDS", "Evidence", "ReplayRetriever", "collect", "cross_validate", "tune"]
+__all__ = [
+    "OOS_KINDS",
+    "Evidence",
+    "ReplayRetriever",
+    "collect",
+    "cross_validate",
+    "extra_buttons",
+    "fit_confidence",
+    "right_at_top",
+    "tune",
+]
 
 OOS_KINDS = ("chitchat", "other_domain", "gibberish", "too_vague")  # what retrieval itself must refuse
 GAP_WEIGHTS = (0.0, 1.0, 2.0, 4.0)
@@ -68,10 +78,30 @@ def _fit_logistic(xs: Sequence[float], ys: Sequence[bool], steps: int = 50) -> t
     return slope, bias
 
 
+def right_at_top(e: Evidence) -> bool:
+    """The top candidate of ``e`` is right."""
+    return _right(e)
+
+
+def fit_confidence(evidence: Sequence[Evidence], base: RetrieverConfig) -> tuple[float, float]:
+    """``margin_slope`` and ``confidence_bias`` fitted to whether the top candidate was right."""
+    ranked = [e for e in evidence if e.case.get("gold") and len(e.candidates) > 1]
+    return _fit_logistic([base.margin(e.candidates) for e in ranked], [_right(e) for e in ranked])
+
+
 def _right(e: Evidence) -> bool:
     gold = e.case.get("gold")
     gold_ids = {gold} if isinstance(gold, str) else set(gold or [])
     return bool(e.candidates) and bool(gold_ids & set(e.candidates[0].ids))
+
+
+def extra_buttons(evidence: Sequence[Evidence], config: RetrieverConfig, shown: int = 3) -> float:
+    """Mean number of "did you mean" buttons beyond ``shown`` per in-scope query."""
+    inside = [e for e in evidence if e.case.get("gold")]
+    if not inside:
+        return 0.0
+    decisions = [config.decide(e.case["query"], e.candidates) for e in inside]
+    return sum(max(0, len(d.candidates) - shown) for d in decisions if d.kind == "clarify") / len(inside)
 
 
 def tune(
@@ -81,12 +111,17 @@ def tune(
     max_answered_wrong: float = 0.04,
     min_oos_abstained: float = 0.9,
     answer_bonus: float = 0.1,
+    spans: Sequence[float] = (),
+    button_cost: float = 0.05,
 ) -> RetrieverConfig:
     """The decision parameters that answer or clarify the most in-scope queries correctly
     while answering at most ``max_answered_wrong`` wrongly and abstaining on at least
     ``min_oos_abstained`` of the out-of-scope queries of :data:`OOS_KINDS`.
 
     A right direct answer counts ``1 + answer_bonus`` against 1 for a right "did you mean".
+    With ``spans`` the clarify list's ``clarify_span`` is chosen among them too (up to
+    ``base.clarify_candidates`` buttons), each button beyond three costing ``button_cost``
+    per query.
     """
     base = base or RetrieverConfig()
     ranked = [e for e in evidence if e.case.get("gold") and len(e.candidates) > 1]
@@ -109,7 +144,16 @@ def tune(
             )
             if best is None or objective > best[0]:
                 best = (objective, candidate)
-    return best[1] if best is not None else base
+    chosen = best[1] if best is not None else base
+    if not spans:
+        return chosen
+    scored = []
+    for span in spans:
+        candidate = replace(chosen, clarify_span=span)
+        report = evaluate(ReplayRetriever(evidence, candidate), [e.case for e in evidence])
+        cost = button_cost * extra_buttons(evidence, candidate)
+        scored.append((report.clarified_correct - cost, -span, candidate))
+    return max(scored, key=lambda s: (s[0], s[1]))[2]
 
 
 def cross_validate(

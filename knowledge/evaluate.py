@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NotRequired, Protocol, TypedDict
@@ -19,7 +19,17 @@ import numpy as np
 
 from knowledge.retrieval_types import Candidate, Decision
 
-__all__ = ["EvalCase", "Metrics", "Report", "SupportsDecide", "evaluate", "format_report", "read_cases"]
+__all__ = [
+    "EvalCase",
+    "Metrics",
+    "Observer",
+    "Report",
+    "SupportsDecide",
+    "evaluate",
+    "format_report",
+    "gold_ids",
+    "read_cases",
+]
 
 
 class EvalCase(TypedDict):
@@ -77,20 +87,29 @@ def read_cases(path: Path | str) -> list[EvalCase]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def _gold(case: EvalCase) -> set[str]:
+# Called after each query, outside its timing: the case, its ranked candidates, the decision, milliseconds.
+Observer = Callable[[EvalCase, list[Candidate], Decision, float], None]
+
+
+def gold_ids(case: EvalCase) -> set[str]:
+    """The right FAQ ids of a case (empty: out of scope)."""
     gold = case.get("gold")
     if gold is None:
         return set()
     return {gold} if isinstance(gold, str) else set(gold)
 
 
-def _outcomes(retriever: SupportsDecide, cases: Iterable[EvalCase]) -> Iterator[_Outcome]:
+def _outcomes(
+    retriever: SupportsDecide, cases: Iterable[EvalCase], observe: Observer | None = None
+) -> Iterator[_Outcome]:
     for case in cases:
-        gold = _gold(case)
+        gold = gold_ids(case)
         started = time.perf_counter()
         candidates = retriever.search(case["query"], k=10)
         decision = retriever.decide(case["query"], candidates)
         latency = (time.perf_counter() - started) * 1000.0
+        if observe is not None:
+            observe(case, candidates, decision, latency)
         rank = next((i for i, c in enumerate(candidates, 1) if gold & set(c.ids)), None)
         right = any(gold & set(c.ids) for c in decision.candidates)
         group = case.get("style", "unlabelled") if gold else case.get("kind", "unlabelled")
@@ -119,9 +138,12 @@ def _metrics(outcomes: Sequence[_Outcome]) -> Metrics:
     return m
 
 
-def evaluate(retriever: SupportsDecide, cases: Iterable[EvalCase]) -> Report:
-    """Run every case through ``retriever`` and score it overall, per style and per kind."""
-    outcomes = list(_outcomes(retriever, cases))
+def evaluate(retriever: SupportsDecide, cases: Iterable[EvalCase], observe: Observer | None = None) -> Report:
+    """Run every case through ``retriever`` and score it overall, per style and per kind.
+
+    ``observe``, if given, sees every query's candidates and decision (e.g. to write details).
+    """
+    outcomes = list(_outcomes(retriever, cases, observe))
     report = Report(**asdict(_metrics(outcomes)))
     for in_scope, target in ((True, report.by_style), (False, report.by_kind)):
         groups = sorted({o.group for o in outcomes if o.in_scope == in_scope})

@@ -101,6 +101,11 @@ class DenseIndex:
         log.debug("compiled %s index of %d vectors", self.kind, self._size)
         return self._index
 
+    def vectors(self, faq_id: str) -> Vectors | None:
+        """The rows of one FAQ in the order they were set (``None`` if it has none)."""
+        rows = self._rows.get(faq_id)
+        return rows[1] if rows is not None else None
+
     def flat(self) -> tuple[Vectors, list[str]]:
         """Every live vector as one matrix, with the FAQ id of each row (cached until a change).
 

@@ -14,13 +14,23 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from knowledge.base_calibration import (
+    MIN_PAIRS,
+    Calibration,
+    calibration_key,
+    fit_decisions,
+    held_out_evidence,
+    held_out_pairs,
+    load_calibration,
+    save_calibration,
+)
 from knowledge.encoder._protocol import Encoder, Vectors
 from knowledge.faq import FaqRecord
 from knowledge.index import DenseIndex
@@ -30,7 +40,7 @@ from knowledge.passages import answer_passages
 from knowledge.rerank import FaqProfile, Matrix, Reranker, features, hub_scores, profile_faq, query_terms
 from knowledge.retrieval_types import BuildStats, Candidate, Decision, RetrieverConfig
 from knowledge.synonyms import Synonyms, default_synonyms
-from knowledge.vector_cache import Side, VectorCache
+from knowledge.vector_cache import Side, VectorCache, text_hash
 
 __all__ = ["BuildStats", "Candidate", "Decision", "Retriever", "RetrieverConfig"]
 
@@ -44,6 +54,36 @@ class _Entry:
     record: FaqRecord
     key: str
     duplicates: list[str] = field(default_factory=list)
+    text_keys: tuple[str, ...] = ()  # question_key of each of record.texts(), derived on first use
+
+    def text_key(self, i: int) -> str:
+        if not self.text_keys:
+            self.text_keys = tuple(question_key(text) for text in self.record.texts())
+        return self.text_keys[i]
+
+
+class _CachedQueries:
+    """An encoder whose one-text queries come from the vector cache when it holds them (the
+    base's own questions, asked back during calibration); everything else goes to ``encoder``."""
+
+    def __init__(self, encoder: Encoder, cache: VectorCache) -> None:
+        self._encoder = encoder
+        self._cache = cache
+
+    @property
+    def name(self) -> str:
+        return self._encoder.name
+
+    @property
+    def dim(self) -> int:
+        return self._encoder.dim
+
+    def encode_queries(self, texts: Sequence[str]) -> Vectors:
+        known = self._cache.known(texts[0], "query") if len(texts) == 1 else None
+        return known.reshape(1, -1) if known is not None else self._encoder.encode_queries(texts)
+
+    def encode_passages(self, texts: Sequence[str]) -> Vectors:
+        return self._encoder.encode_passages(texts)
 
 
 class Retriever:
@@ -59,7 +99,8 @@ class Retriever:
         reranker: Reranker | None = None,
     ) -> None:
         self.encoder = encoder
-        self.config = config or RetrieverConfig()
+        self._settings = self._config = config or RetrieverConfig()
+        self.calibration: Calibration | None = None  # fitted on the base at the last build
         self._synonyms = synonyms
         self._reranker = reranker
         self._profiles: dict[str, FaqProfile] = {}
@@ -74,12 +115,29 @@ class Retriever:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def config(self) -> RetrieverConfig:
+        """The config in force: the one given, with the decision parameters calibrated on the base
+        at the last :meth:`build` (see :mod:`knowledge.base_calibration`) when ``calibrate`` is on."""
+        return self._config
+
+    @config.setter
+    def config(self, config: RetrieverConfig) -> None:
+        """Use ``config`` as it is (until the next :meth:`build` calibrates it again)."""
+        self._settings = self._config = config
+
     def with_synonyms(self, synonyms: Synonyms | None) -> Retriever:
         """An empty retriever like this one (encoder, config, vector cache) rewriting with ``synonyms``.
 
         Synonyms shape the lexical index, so a new list needs a new index: :meth:`build` it.
         """
-        return Retriever(self.encoder, self.config, cache_root=self._cache_root, synonyms=synonyms)
+        return Retriever(
+            self.encoder,
+            self._settings,
+            cache_root=self._cache_root,
+            synonyms=synonyms,
+            reranker=self._reranker,
+        )
 
     def _new_dense(self) -> dict[str, DenseIndex]:
         """Questions and answer passages in separate indexes: their cosines live on different scales."""
@@ -114,6 +172,7 @@ class Retriever:
             self._entries[record.id] = _Entry(record, question_key(record.question))
             lexical.set(record.id, record.texts(), record.answer)
         cache.save()
+        self._calibrate(records)
         stats = BuildStats(
             len(records),
             sum(len(index) for index in self._dense.values()),
@@ -122,6 +181,46 @@ class Retriever:
         )
         log.info("built retrieval index: %s", stats)
         return stats
+
+    def _calibrate(self, records: list[FaqRecord]) -> None:
+        """Fit the decision thresholds to this base on its own alternative questions (or keep the given ones)."""
+        settings = self._settings
+        self.calibration = None
+        self._config = settings
+        if not settings.calibrate:
+            return
+        pairs = held_out_pairs(records)
+        if len(pairs) < MIN_PAIRS:
+            return
+        cache, _ = self._warm()
+        reranker = text_hash(self.reranker.weights.to_json()) if settings.rerank else ""
+        synonyms = self._synonyms if self._synonyms is not None else default_synonyms()
+        rules = text_hash(repr(sorted(synonyms.rules.items())))
+        key = calibration_key(records, settings, self.encoder.name, reranker, rules)
+        folder = Path(self._cache_root) if self._cache_root is not None else None
+        found, cached = load_calibration(folder, key)
+        if not found:
+            started = time.perf_counter()
+            scratch = Retriever(
+                _CachedQueries(self.encoder, cache),
+                replace(settings, calibrate=False),
+                synonyms=self._synonyms,
+                reranker=self._reranker,
+            )
+            scratch._cache = cache
+            scratch.build(records)
+            evidence = held_out_evidence(pairs, scratch.update, lambda q: scratch.search(q, k=DECISION_DEPTH))
+            cached = fit_decisions(key, evidence, settings)
+            save_calibration(folder, key, cached)
+            log.info(
+                "decision thresholds calibrated on %d held-out alternative questions in %.1f s: %s",
+                len(evidence),
+                time.perf_counter() - started,
+                cached or "kept the given ones",
+            )
+        if cached is not None:
+            self.calibration = cached
+            self._config = cached.apply(settings)
 
     def _index_vectors(self, records: list[FaqRecord]) -> None:
         cache, _ = self._warm()
@@ -181,7 +280,15 @@ class Retriever:
         else:
             scored = self._score_pooled(vector, raw, scale, lexical)
         scored.sort(key=lambda c: (-c.score, c.faq_id))
-        return self._collapse(scored, k)
+        return [self._with_match(c, vector) for c in self._collapse(scored, k)]
+
+    def _with_match(self, candidate: Candidate, vector: Vectors) -> Candidate:
+        """``candidate`` with the key of its question or alternative question nearest to the query."""
+        rows = self._dense["question"].vectors(candidate.faq_id)
+        if rows is None or not len(rows):
+            return candidate
+        best = int(np.argmax(rows @ vector)) if len(rows) > 1 else 0
+        return replace(candidate, matched=self._entries[candidate.faq_id].text_key(best))
 
     @property
     def reranker(self) -> Reranker:

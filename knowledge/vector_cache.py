@@ -62,6 +62,10 @@ class VectorCache:
         self._vectors = {str(k): matrix[i] for i, k in enumerate(keys)}
         log.info("loaded %d cached vectors from %s", len(self._vectors), self.path)
 
+    def known(self, text: str, side: Side) -> Vectors | None:
+        """The cached vector of ``text`` on ``side``, or ``None`` (nothing is encoded or stored)."""
+        return self._vectors.get(f"{side[0]}:{text_hash(text)}")
+
     def encode(self, texts: Sequence[str], side: Side) -> Vectors:
         """Vectors of ``texts`` (rows in order), encoding only texts not seen before."""
         keys = [f"{side[0]}:{text_hash(t)}" for t in texts]

@@ -20,10 +20,12 @@ __all__ = [
     "answer_replies",
     "clarify_replies",
     "FEEDBACK_PROMPT",
+    "MAX_OFFERED",
 ]
 
 Decision = Literal["answer", "clarify", "abstain"]
 FEEDBACK_PROMPT = "這個回答有幫助嗎？"
+MAX_OFFERED = 5  # "did you mean" buttons at most (retrieval offers 2 to clarify_candidates of them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,9 @@ def answer_replies(record: FaqRecord) -> list[Reply]:
 
 
 def clarify_replies(candidates: list[FaqCandidate]) -> list[Reply]:
-    buttons = [Button(title=c.question[:100], payload=pick_payload(c.faq_id)) for c in candidates[:3]]
+    buttons = [
+        Button(title=c.question[:100], payload=pick_payload(c.faq_id)) for c in candidates[:MAX_OFFERED]
+    ]
     buttons.append(Button(title="都不是，我要找專人", payload="/ask_human"))
     return [Reply(kind="clarify", text="請問您想問的是下面哪一個？", buttons=buttons)]
 

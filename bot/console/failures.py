@@ -516,7 +516,8 @@ def try_the_bot(
             )
         result = {
             "decision": decision.kind,
-            "confidence": config.confidence(weighed),
+            "confidence": decision.confidence if decision.kind != "abstain" else config.confidence(weighed),
+            "reason": decision.reason,
             "evidence": config.evidence(weighed) if weighed else None,
             "abstain_below": config.abstain_below,
             "answer_confidence": config.answer_confidence,

@@ -42,6 +42,10 @@ class SentenceTransformerEncoder:
 
     ``trace=True`` encodes a single text (a citizen's query) through a TorchScript-frozen copy
     of the transformer, verified against the eager model when made (see ``_traced``).
+
+    Loading the model limits the process's numeric thread pools (torch, numpy's BLAS, faiss)
+    to ``threads`` — by default one, or ``OMP_NUM_THREADS`` when set: one thread per query
+    (:mod:`knowledge.threads`).
     """
 
     def __init__(
@@ -55,12 +59,14 @@ class SentenceTransformerEncoder:
         name: str | None = None,
         quantize: Quantize = "none",
         trace: bool = True,
+        threads: int | None = None,
     ) -> None:
         if quantize not in ("none", "int8"):
             raise ValueError(f"quantize must be 'none' or 'int8', not {quantize!r}")
         self.model_name_or_path = model_name_or_path
         self.quantize = quantize
         self.trace = trace
+        self.threads = threads
         self._tracer: tuple[TracedTransformer | None] | None = None
         self.device = device
         self.batch_size = batch_size
@@ -150,6 +156,10 @@ class SentenceTransformerEncoder:
         if not local and (path.is_absolute() or self.model_name_or_path.startswith((".", "~"))):
             raise FileNotFoundError(f"no model folder at {path}")  # before torch's seconds of import
         from sentence_transformers import SentenceTransformer
+
+        from knowledge.threads import limit_threads
+
+        limit_threads(self.threads)
 
         logger.info("loading sentence-transformers model %s on %s", self.model_name_or_path, self.device)
         model = SentenceTransformer(

@@ -197,6 +197,8 @@ def test_evaluate_scores_an_isolated_index(tmp_path: Path) -> None:
         str(out),
         "--encoder",
         "hashing",
+        "--details",
+        str(tmp_path / "details" / "per-query.jsonl"),
         env=env,
     )
     assert result.returncode == 0, result.stderr
@@ -204,6 +206,12 @@ def test_evaluate_scores_an_isolated_index(tmp_path: Path) -> None:
     assert (figures["n_in_scope"], figures["n_oos"]) == (1, 1)
     assert figures["top1"] == 1.0
     assert set(figures["by_style"]) == {"short"}
+    detail_lines = (tmp_path / "details" / "per-query.jsonl").read_text(encoding="utf-8").splitlines()
+    details = [json.loads(line) for line in detail_lines]
+    assert [d["query"] for d in details] == ["路燈壞了", "今天天氣如何"]
+    assert (details[0]["rank"], details[0]["top"][0]["faq_id"]) == (1, "E-1")
+    assert details[0]["decision"] in {"answer", "clarify", "abstain"}
+    assert "details of 2 queries written" in result.stdout
     assert not (tmp_path / "never.db").exists(), "evaluate never touches the store"
     bad = bot1999("evaluate", "--kb", str(tmp_path / "none.jsonl"), "--queries", str(queries), env=env)
     assert bad.returncode == 2

@@ -44,3 +44,20 @@ def test_cross_validation_scores_every_fold_on_held_out_queries() -> None:
     assert len(results) == 2
     assert sum(r.n_in_scope + r.n_oos for _, r in results) == 60
     assert all(r.oos_abstained >= 0.9 for _, r in results)
+
+
+def test_tune_offers_more_buttons_only_when_they_pay() -> None:
+    from dataclasses import replace
+
+    from knowledge.calibrate import extra_buttons
+
+    evidence = _evidence()
+    base = replace(RetrieverConfig(), clarify_candidates=5)
+    free = tune(evidence, base, spans=(0.5, float("inf")), button_cost=0.0)
+    dear = tune(evidence, base, spans=(0.5, float("inf")), button_cost=1.0)
+    # the close calls have the right FAQ second: two buttons hold it, more only cost
+    assert dear.clarify_span == 0.5
+    assert extra_buttons(evidence, dear) < extra_buttons(evidence, replace(dear, clarify_span=float("inf")))
+    assert free.clarify_span == 0.5  # equal value: the shorter list wins
+    report = evaluate(ReplayRetriever(evidence, dear), [e.case for e in evidence])
+    assert report.clarified_correct == 0.25

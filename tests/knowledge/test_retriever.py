@@ -77,7 +77,7 @@ def test_decide_answers_clarifies_or_abstains(retriever: Retriever) -> None:
     retriever.config = replace(retriever.config, answer_confidence=1.01)
     unsure = retriever.decide("兵役體檢要帶什麼證件")
     assert unsure.kind == "clarify"
-    assert len(unsure.candidates) == config.clarify_candidates
+    assert 2 <= len(unsure.candidates) <= config.clarify_candidates
     assert unsure.candidates[0].faq_id == "T-1"
 
 
@@ -139,16 +139,14 @@ def siblings(encoder: CountingEncoder, tmp_path) -> Retriever:  # type: ignore[n
     return built
 
 
-def test_the_default_config_is_the_first_stage_and_re_ranking_uses_the_shipped_weights(
-    retriever: Retriever,
-) -> None:
-    assert not retriever.config.rerank  # off by default (docs/knowledge-base.md)
-    assert not any(c.rerank is not None for c in retriever.search("兵役體檢要帶哪些證件", k=3))
-    retriever.config = RetrieverConfig.reranked_defaults()
+def test_the_default_config_re_ranks_with_the_shipped_weights(retriever: Retriever) -> None:
+    assert retriever.config.rerank  # on by default (docs/knowledge-base.md)
     found = retriever.search("兵役體檢要帶哪些證件", k=3)
     assert found[0].faq_id == "T-1"
     assert all(c.rerank is not None for c in found)
     assert retriever.reranker.weights == Reranker.shipped().weights
+    retriever.config = RetrieverConfig.first_stage_defaults()
+    assert not any(c.rerank is not None for c in retriever.search("兵役體檢要帶哪些證件", k=3))
 
 
 def test_reranker_off_is_the_first_stage(retriever: Retriever) -> None:
@@ -193,3 +191,83 @@ def test_profiles_follow_updates(siblings: Retriever) -> None:
     assert "duration" in after.q_types[0]
     siblings.remove("S-3")
     assert "S-3" not in {c.faq_id for c in siblings.search("垃圾清運", k=5)}
+
+
+# --- ties the first stage cannot break ----------------------------------------------------------
+
+HOUSE_TAX = [
+    FaqRecord(
+        id="H-1",
+        question="房屋稅什麼時候繳？",
+        answer="房屋稅每年五月開徵，可以臨櫃、網路或信用卡繳納。",
+        alt_questions=["房屋稅期限", "房屋稅怎麼繳"],
+    ),
+    FaqRecord(
+        id="H-2",
+        question="房屋稅可以刷卡嗎？",
+        answer="房屋稅可以用信用卡或網路繳納，也可以臨櫃繳納。",
+        alt_questions=["房屋稅怎麼繳"],
+    ),
+    FaqRecord(id="H-3", question="垃圾車晚上幾點來？", answer="垃圾車每天晚上七點到。"),
+    FaqRecord(id="H-4", question="大型垃圾要怎麼預約清運？", answer="請先電話預約清潔隊。"),
+]
+
+
+def _confident_reranker() -> Reranker:
+    """A second stage that tells the twins apart by their answers' words, with a wide margin."""
+    names = ("fs_score", "local_a_word", "local_a_bigram", "sentence_best")
+    return Reranker(RerankWeights(names, (0.1, 30.0, 30.0, 30.0), (0.0,) * 4, (1.0,) * 4))
+
+
+@pytest.mark.parametrize("rerank", [False, True])
+def test_two_entries_sharing_the_asked_alternative_question_are_offered_not_answered(
+    encoder: CountingEncoder,
+    tmp_path,
+    rerank: bool,  # type: ignore[no-untyped-def]
+) -> None:
+    config = RetrieverConfig.reranked_defaults() if rerank else RetrieverConfig()
+    built = Retriever(encoder, config, cache_root=tmp_path, reranker=_confident_reranker())
+    built.build(HOUSE_TAX)
+    found = built.search("房屋稅怎麼繳")
+    assert {c.faq_id for c in found[:2]} == {"H-1", "H-2"}
+    assert found[0].matched == found[1].matched != ""
+    # even with every threshold wide open, a tie is not an answer
+    built.config = replace(built.config, abstain_below=-100.0, answer_confidence=0.0)
+    decision = built.decide("房屋稅怎麼繳")
+    assert (decision.kind, decision.reason) == ("clarify", "tie")
+    assert {c.faq_id for c in decision.candidates[:2]} == {"H-1", "H-2"}
+    assert decision.confidence <= 0.5
+    # a question only one of them holds is not a tie
+    own = built.decide("房屋稅可以刷卡嗎")
+    assert [c.faq_id for c in own.candidates][:1] == ["H-2"]
+    assert own.reason != "tie"
+
+
+def test_fused_scores_within_epsilon_are_a_tie() -> None:
+    config = replace(RetrieverConfig(), answer_confidence=0.0, abstain_below=-100.0)
+    apart = [
+        Candidate("A", 1.50, 0.9, 0.5, 3.0, matched="a"),
+        Candidate("B", 1.40, 0.8, 0.5, 3.0, matched="b"),
+    ]
+    assert config.decide("q", apart).kind == "answer"
+    level = [apart[0], replace(apart[1], score=1.50 - config.tie_epsilon / 2, rerank=-5.0)]
+    level[0] = replace(level[0], rerank=5.0)
+    decision = config.decide("q", level)
+    assert (decision.kind, decision.reason) == ("clarify", "tie")
+
+
+def test_the_clarify_list_holds_two_to_clarify_candidates_by_closeness() -> None:
+    config = replace(
+        RetrieverConfig(),
+        answer_confidence=1.01,
+        abstain_below=-100.0,
+        clarify_candidates=5,
+        clarify_span=3.5,
+    )
+    slope = config.margin_slope
+    close = [Candidate(f"C-{i}", 1.5 - i * 1.0 / slope, 0.9, 0.5, 3.0, matched=str(i)) for i in range(8)]
+    assert len(config.decide("q", close).candidates) == 4  # 0, 1, 2 and 3 logits behind
+    far = [Candidate(f"C-{i}", 1.5 - i * 10.0 / slope, 0.9, 0.5, 3.0, matched=str(i)) for i in range(8)]
+    assert len(config.decide("q", far).candidates) == 2  # always two to choose from
+    wide = replace(config, clarify_span=1000.0)
+    assert len(wide.decide("q", far).candidates) == 5

@@ -103,3 +103,14 @@ def test_one_text_goes_through_the_verified_trace_and_agrees_with_batches(model_
     _check_vectors(one_by_one, 2)
     np.testing.assert_allclose(one_by_one, eager.encode_queries(texts), atol=2e-5)
     assert eager._tracer is None
+
+
+def test_loading_the_model_leaves_one_thread_per_query(st_encoder: SentenceTransformerEncoder) -> None:
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from knowledge.threads import wanted_threads
+
+    assert st_encoder.model is not None
+    assert torch.get_num_threads() == wanted_threads()
+    assert {pool["num_threads"] for pool in threadpool_info()} == {wanted_threads()}
