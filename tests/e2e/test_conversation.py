@@ -84,7 +84,9 @@ def test_html_in_messages_is_shown_as_text_and_never_runs(page: Page, live_app: 
 
     page.on("dialog", on_dialog)
     chat = ChatPage(page, live_app.url).open()
-    attack = '<img src=x onerror="window.__pwned=1;alert(1)"><script>alert(2)</script>'
+    # markup that runs by itself if rendered (no words of the knowledge base's own payload in
+    # F-4, so the bot has nothing to answer and says so; a dialog would show it ran)
+    attack = '<svg onload="alert(1)"><details open ontoggle="alert(2)">'
     chat.ask(attack)
     expect(chat.replies("abstain")).to_have_count(1)
     expect(chat.mine(attack)).to_have_count(1)
@@ -94,7 +96,7 @@ def test_html_in_messages_is_shown_as_text_and_never_runs(page: Page, live_app: 
     )
     page.reload()  # and again from the stored history
     expect(chat.mine(attack)).to_have_count(1)
-    expect(chat.log.locator("img, script, b")).to_have_count(0)
+    expect(chat.log.locator("img, script, b, svg, details")).to_have_count(0)
     assert page.evaluate("() => window.__pwned") is None
     assert dialogs == []
 

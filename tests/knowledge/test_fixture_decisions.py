@@ -20,7 +20,10 @@ EXPECTED = {
     "我家門口的水溝蓋不見了": ("abstain", set()),
 }
 CONVERSATION_ONLY = {"垃圾車幾點到": ("answer", {"F-4"}), "寵物登記要去哪裡辦": ("abstain", set())}
-BROWSER_ONLY = {"垃圾車晚上幾點來？": ("answer", {"F-4"})}
+BROWSER_ONLY = {
+    "垃圾車晚上幾點來？": ("answer", {"F-4"}),
+    '<svg onload="alert(1)"><details open ontoggle="alert(2)">': ("abstain", set()),  # the XSS test
+}
 
 
 @pytest.mark.parametrize(
