@@ -160,7 +160,10 @@ def test_a_faq_exchange_with_quick_reply_feedback(
     assert [t.payload for t in logged] == ["", "/feedback_good"]
     assert logged[0].faq_id == "F-1"
     assert logged[0].feedback == "good"
-    assert {e.handled_at is not None for e in channel_events(database_url, "line")} == {True}
+    wait_until(  # the inbox records an event as handled after its answer reached LINE
+        lambda: all(e.handled_at is not None for e in channel_events(database_url, "line")),
+        what="both events recorded as handled",
+    )
     assert line_api.pushes == []
 
 
@@ -210,8 +213,9 @@ def test_an_interrupted_event_is_taken_up_again_without_a_second_turn(
     wait_until(lambda: len(line_api.deliveries) == 1, what="the retried answer")
     assert line_api.deliveries[0].kind == "reply"  # the reply token was still fresh
     assert len(turns(database_url, "line")) == 1  # the turn was not taken twice
+    # the inbox records the event as handled after the answer reached LINE: wait for that too
+    wait_until(lambda: channel_events(database_url, "line")[0].handled_at is not None, what="handled")
     [row] = channel_events(database_url, "line")
-    assert row.handled_at is not None
     assert row.attempts == 2
     assert row.payload is None
 
