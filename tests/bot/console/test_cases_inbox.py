@@ -300,3 +300,18 @@ def test_times_on_the_queue_and_the_case_page_are_in_the_citys_zone(inbox: TestC
     assert "2026-12-06 23:23" not in page
     queue = inbox.get("/console/cases", params={"status": "received"}).text
     assert "2026-12-07 07:23" in queue
+
+
+@pytest.mark.parametrize(
+    ("status", "said"), [("closed", "此案件已結案，不能再變更。"), ("rejected", "此案件不受理，不能再變更。")]
+)
+def test_a_finished_case_says_so_once(inbox: TestClient, status: str, said: str) -> None:
+    number = _file(inbox)
+    csrf = login_as(inbox, "staff")
+    for revision, step in enumerate(["assigned", status] if status == "closed" else [status], 1):
+        form = {"status": step, "revision": str(revision), "note": "", "public_note": "", "csrf_token": csrf}
+        moved = inbox.post(f"/console/cases/{number}/status", data=form, follow_redirects=False)
+        assert moved.status_code == 303, moved.text
+    page = inbox.get(f"/console/cases/{number}").text
+    assert said in page
+    assert "已已" not in page
