@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rasa_sdk import Tracker
 
-from bot.chat.messages import Button, Reply
+from bot.messages import Button, Reply
 
 __all__ = ["FIELD_LABELS", "NONE", "confirm_reply", "corrected_field"]
 

@@ -13,7 +13,7 @@ from actions.providers import database
 from actions.replies import send
 from bot.cases import CaseStatus
 from bot.cases.status import STATUS_LABELS
-from bot.chat.messages import Reply
+from bot.messages import Reply
 from bot.settings import get_settings, local_zone
 from bot.store.status_checks import Outcome, StatusChecks
 

@@ -13,8 +13,8 @@ from actions.case_form import NONE
 from actions.providers import database
 from actions.replies import send
 from bot.cases import match_category
-from bot.chat.messages import Reply
 from bot.handoff.notifications import notify_case_filed
+from bot.messages import Reply
 from bot.settings import get_settings
 from bot.store.cases import CaseInputError, CaseStore, NewCase
 

@@ -15,8 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.providers import database
 from actions.replies import send, send_turn
-from bot.chat.messages import Reply
 from bot.handoff.takeover import request_human
+from bot.messages import Reply
 from bot.settings import get_settings
 
 

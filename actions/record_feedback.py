@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.providers import database
 from actions.replies import send, send_turn
-from bot.chat.messages import Button, Reply
+from bot.messages import Button, Reply
 from bot.store.turns import TurnStore
 
 GOOD_INTENTS = frozenset({"feedback_good", "affirm"})

@@ -7,7 +7,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.chat.messages import Reply
+from bot.messages import Reply
 
 __all__ = ["send", "send_turn"]
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from bot.api.deps import DatabaseDep
 from bot.channels.inbox import EventLedger
-from bot.chat.messages import ChatRequest, ChatResponse, Incoming
 from bot.chat.service import LOG_RETRY_SECONDS, ChatService
+from bot.messages import ChatRequest, ChatResponse, Incoming
 from bot.settings import Settings
 
 __all__ = ["router"]

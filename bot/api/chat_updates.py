@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ValidationError
 
 from bot.api.deps import DatabaseDep, SettingsDep
-from bot.chat.messages import Reply
+from bot.messages import Reply
 from bot.privacy import pseudonymise
 from bot.store.handoff import HandoffState, HandoffStore
 from bot.store.outbox import WebOutboxStore

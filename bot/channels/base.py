@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from bot.chat.messages import Reply
+from bot.messages import Reply
 
 __all__ = ["ChannelGateway", "Gateways", "PushFailed"]
 

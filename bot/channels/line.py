@@ -60,9 +60,9 @@ from bot.channels.text import (
     reply_text,
     too_fast_text,
 )
-from bot.chat.messages import MAX_TEXT_CHARS, ChatResponse, Incoming, Location, Reply
 from bot.chat.service import ChatService
 from bot.media import MediaRejected, MediaStore
+from bot.messages import MAX_TEXT_CHARS, ChatResponse, Incoming, Location, Reply
 from bot.security.guard import SenderThrottle
 from bot.settings import ChannelsSettings
 from bot.store import Database

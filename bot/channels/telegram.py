@@ -29,9 +29,9 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.channels.base import PushFailed
 from bot.channels.inbox import EventLedger, Inbox
 from bot.channels.text import OTHER_CONTENT_TEXT, TOO_LONG_TEXT, WELCOME_TEXT, reply_text, too_fast_text
-from bot.chat.messages import MAX_TEXT_CHARS, Button, ChatResponse, Incoming, Location, Reply
 from bot.chat.service import ChatService
 from bot.media import MediaRejected, MediaStore
+from bot.messages import MAX_TEXT_CHARS, Button, ChatResponse, Incoming, Location, Reply
 from bot.security.guard import SenderThrottle
 from bot.settings import ChannelsSettings, TelegramSettings
 from bot.store import Database

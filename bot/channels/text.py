@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.chat.messages import MAX_TEXT_CHARS, Reply
+from bot.messages import MAX_TEXT_CHARS, Reply
 
 __all__ = [
     "OTHER_CONTENT_TEXT",

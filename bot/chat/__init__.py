@@ -1,1 +1,1 @@
-"""Chat: the one message type every channel converts to, and the service that answers it."""
+"""Chat: the service that answers every channel's messages (the message type itself is ``bot.messages``)."""

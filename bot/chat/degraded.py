@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
 from bot.chat.engine import EngineTurn
 from bot.chat.faq import FaqAnswerer, abstain_replies, answer_replies, clarify_replies
-from bot.chat.messages import Incoming, Link, Reply, parse_payload
+from bot.messages import Incoming, Link, Reply, parse_payload
 
 __all__ = ["DegradedResponder", "LIMITED_MODE_NOTICE", "CASE_FORM_PATH"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.chat.messages import Reply
+from bot.messages import Reply
 
 __all__ = ["EMERGENCY_REPLY", "looks_like_emergency"]
 

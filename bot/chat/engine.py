@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.chat.messages import Incoming, Reply
+from bot.messages import Incoming, Reply
 
 __all__ = ["DialogueEngine", "EngineTurn", "EngineUnavailable"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bot.chat.messages import Button, Link, Reply, pick_payload
+from bot.messages import Button, Link, Reply, pick_payload
 from knowledge.faq import FaqRecord
 
 __all__ = [

@@ -21,7 +21,7 @@ import httpx
 from pydantic import ValidationError
 
 from bot.chat.engine import EngineTurn, EngineUnavailable
-from bot.chat.messages import Button, Incoming, Reply
+from bot.messages import Button, Incoming, Reply
 
 __all__ = ["RasaEngine", "RasaWarmUp", "message_text"]
 

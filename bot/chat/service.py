@@ -33,8 +33,8 @@ from bot.chat.breaker import Breaker
 from bot.chat.degraded import DegradedResponder
 from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
 from bot.chat.engine import DialogueEngine, EngineTurn, EngineUnavailable
-from bot.chat.messages import ChatResponse, Incoming, Reply, parse_payload
 from bot.handoff.takeover import request_human
+from bot.messages import ChatResponse, Incoming, Reply, parse_payload
 from bot.privacy import pseudonymise
 from bot.settings import HandoffSettings
 from bot.store import Database

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
 from bot.chat.faq import FaqCandidate, abstain_replies, answer_replies, clarify_replies
-from bot.chat.messages import Reply
 from bot.kb_index import LiveIndex
+from bot.messages import Reply
 from knowledge.faq import FaqRecord
 
 __all__ = ["Answer", "QuestionCheck", "ask", "check_questions", "draft_replies"]

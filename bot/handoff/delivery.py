@@ -27,9 +27,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.base import Gateways, PushFailed
-from bot.chat.messages import Reply
 from bot.handoff.takeover import expire_queue, release_abandoned
 from bot.handoff.web import WebGateway
+from bot.messages import Reply
 from bot.settings import HandoffSettings
 from bot.store import Database
 from bot.store.conversations import ConversationStore

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.cases import CaseStatus, category_by_code
-from bot.chat.messages import Reply
+from bot.messages import Reply
 from bot.settings import local_zone
 from bot.store.cases import CaseStore
 from bot.store.models import CaseRow, NotificationRow, utcnow

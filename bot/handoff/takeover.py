@@ -23,10 +23,10 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from bot.chat.messages import MAX_TEXT_CHARS, Reply
 from bot.handoff.hours import availability
 from bot.handoff.notifications import filed_text, notify, notify_case_filed
 from bot.handoff.presence import presence_for
+from bot.messages import MAX_TEXT_CHARS, Reply
 from bot.privacy import redact_case_keys
 from bot.settings import HandoffSettings
 from bot.store.cases import MAX_DESCRIPTION_CHARS, CaseStore, NewCase

@@ -10,7 +10,7 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
-from bot.chat.messages import parse_payload
+from bot.messages import parse_payload
 from bot.store.models import NotificationRow, TurnRow
 from bot.store.outbox import NotificationStore
 from bot.store.turns import TurnStore

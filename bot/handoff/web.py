@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 
-from bot.chat.messages import Reply
+from bot.messages import Reply
 from bot.store import Database
 from bot.store.outbox import WebOutboxStore
 

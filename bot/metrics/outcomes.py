@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from bot.chat.messages import parse_payload
+from bot.messages import parse_payload
 from knowledge.normalize import question_key
 
 __all__ = [

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from bot.chat.messages import Reply
 from bot.handoff.web import WebGateway
+from bot.messages import Reply
 from bot.privacy import pseudonymise
 from bot.settings import DEVELOPMENT_PSEUDONYM_KEY
 from bot.store import Database

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from bot.app import create_app
 from bot.channels.base import PushFailed
 from bot.channels.line import LineChannel, to_line_messages
-from bot.chat.messages import Button, Link, Reply
+from bot.messages import Button, Link, Reply
 from bot.settings import Settings
 from tests.bot.channels.conftest import BULKY_WASTE_ANSWER, JPEG, channel_events, turns
 from tests.fakes.line_api import FakeLineApi, signature, webhook_body

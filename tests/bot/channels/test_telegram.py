@@ -25,7 +25,7 @@ from bot.app import create_app
 from bot.channels.base import PushFailed
 from bot.channels.telegram import WEBHOOK_PATH, make_bot, webhook_secret
 from bot.channels.telegram_poll import TelegramPoller
-from bot.chat.messages import Button, Reply, pick_payload
+from bot.messages import Button, Reply, pick_payload
 from bot.settings import Settings, TelegramSettings
 from tests.bot.channels.conftest import BULKY_WASTE_ANSWER, JPEG, LONG_ID, PNG, channel_events, turns
 from tests.e2e.live_server import serve

@@ -11,8 +11,8 @@ from bench.private_services import PrivatePostgres
 from bot.chat.breaker import Breaker
 from bot.chat.degraded import DegradedResponder
 from bot.chat.engine import EngineTurn, EngineUnavailable
-from bot.chat.messages import Incoming, Reply, pick_payload
 from bot.chat.service import ChatService
+from bot.messages import Incoming, Reply, pick_payload
 from bot.store import Database
 from bot.store.conversations import ChannelEventStore
 from bot.store.db import unavailable

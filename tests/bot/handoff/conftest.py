@@ -11,7 +11,7 @@ import pytest
 
 from actions import providers
 from bot.channels.base import PushFailed
-from bot.chat.messages import Reply
+from bot.messages import Reply
 from bot.settings import HandoffSettings, get_settings
 from bot.store import Database
 from bot.store.conversations import ConversationStore

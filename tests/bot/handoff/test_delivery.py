@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.channels.base import Gateways
-from bot.chat.messages import Reply
 from bot.handoff.delivery import DeliveryLoop, DeliveryRound, backoff
 from bot.handoff.notifications import notify
+from bot.messages import Reply
 from bot.store import Database
 from bot.store.outbox import NotificationStore
 from tests.bot.handoff.conftest import RecordingGateway, handoff_settings, reachable

@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from bot.chat.messages import ChatRequest, Incoming, parse_payload, pick_payload
+from bot.messages import ChatRequest, Incoming, parse_payload, pick_payload
 
 
 def test_payload_round_trip() -> None:
