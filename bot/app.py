@@ -21,6 +21,7 @@ from bot.chat.service import ChatService
 from bot.console import cases as case_inbox
 from bot.console import dashboard, failures
 from bot.handoff.delivery import start_delivery
+from bot.handoff.takeover import human_asker
 from bot.kb_index import LiveIndex
 from bot.retrieval import make_encoder, make_retriever
 from bot.settings import Settings, get_settings
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 database,
                 pseudonym_key=settings.privacy.pseudonym_key.get_secret_value(),
                 breaker=Breaker(settings.rasa.cool_off_seconds),
-                handoff=settings.handoff,
+                ask_human=human_asker(settings.handoff),
             )
             channels = await start_channels(app, settings, app.state.chat, database)
             delivery = start_delivery(app, settings.handoff, database)

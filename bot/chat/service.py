@@ -23,20 +23,19 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.chat.breaker import Breaker
 from bot.chat.degraded import DegradedResponder
 from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
 from bot.chat.engine import DialogueEngine, EngineTurn, EngineUnavailable
-from bot.handoff.takeover import request_human
 from bot.messages import ChatResponse, Incoming, Reply, parse_payload
 from bot.privacy import pseudonymise
-from bot.settings import HandoffSettings
 from bot.store import Database
 from bot.store.conversations import ChannelEventStore, ConversationStore
 from bot.store.db import retry_while_unavailable, unavailable
@@ -44,7 +43,7 @@ from bot.store.handoff import HandoffStore
 from bot.store.outbox import NotificationStore
 from bot.store.turns import Turn, TurnStore
 
-__all__ = ["ChannelEvent", "ChatService", "LOG_RETRY_SECONDS", "SILENCE_FALLBACK"]
+__all__ = ["AskHuman", "ChannelEvent", "ChatService", "LOG_RETRY_SECONDS", "SILENCE_FALLBACK"]
 
 log = logging.getLogger(__name__)
 _CASE_NUMBER = re.compile(r"\d{6}-\d{4,}-\d")
@@ -52,6 +51,10 @@ SILENCE_FALLBACK = Reply(text="抱歉，我沒有完全理解，可以換個說�
 LOG_RETRY_SECONDS = 5.0  # a PostgreSQL restart takes about a second
 ChannelEvent = tuple[str, str]  # (channel, event id) of a message kept in channel_event
 _Finish = tuple[str, str, dict[str, Any]]
+# (session, conversation id, channel) -> what to tell the citizen: queue them for a person, or
+# file a case when none can come. The app hands in ``bot.handoff.takeover.human_asker(settings)``
+# (``bot.chat`` sits below ``bot.handoff`` and does not import it; docs/architecture.md).
+AskHuman = Callable[[Session, str, str], str]
 
 
 class ChatService:
@@ -63,7 +66,7 @@ class ChatService:
         *,
         pseudonym_key: str,
         breaker: Breaker | None = None,
-        handoff: HandoffSettings | None = None,
+        ask_human: AskHuman | None = None,
         log_retry_seconds: float = LOG_RETRY_SECONDS,
     ) -> None:
         self.engine = engine
@@ -71,7 +74,7 @@ class ChatService:
         self.database = database
         self.pseudonym_key = pseudonym_key
         self.breaker = breaker or Breaker()
-        self.handoff = handoff  # None: asking for a person in degraded mode points to the case form
+        self.ask_human = ask_human  # None: asking for a person in degraded mode points to the case form
         self.log_retry_seconds = log_retry_seconds
 
     def conversation_id(self, message: Incoming) -> str:
@@ -124,7 +127,7 @@ class ChatService:
         degraded = turn is None
         if turn is None:
             turn = await run_in_threadpool(self.fallback.handle, message)
-        if degraded and turn.intent == "ask_human" and self.handoff is not None:
+        if degraded and turn.intent == "ask_human" and self.ask_human is not None:
             turn = await run_in_threadpool(self._ask_human, conversation_id, message, turn)
         if not turn.replies:
             turn = replace(turn, replies=[SILENCE_FALLBACK])
@@ -134,19 +137,16 @@ class ChatService:
 
     def _ask_human(self, conversation_id: str, message: Incoming, turn: EngineTurn) -> EngineTurn:
         """Rasa is away, but a person may not be: the same queue (or honest case) as action_handoff."""
-        assert self.handoff is not None
+        assert self.ask_human is not None
         try:
             with self.database.session() as session:
                 ConversationStore(session).seen(conversation_id, message.channel, message.user_id)
-                grace = timedelta(seconds=self.handoff.filed_notice_grace_seconds)  # settled by _log
-                outcome = request_human(
-                    session, conversation_id, channel=message.channel, settings=self.handoff, grace=grace
-                )
+                said = self.ask_human(session, conversation_id, message.channel)
         except Exception:  # the degraded answer (the case form) still stands
             log.exception("could not hand conversation %s to a person", conversation_id)
             return turn
         notices = [reply for reply in turn.replies if reply.kind == "notice"]
-        return replace(turn, replies=[*notices, Reply(kind="handoff", text=outcome.text)], decision="handoff")
+        return replace(turn, replies=[*notices, Reply(kind="handoff", text=said)], decision="handoff")
 
     def _held_by_agent(self, conversation_id: str) -> bool:
         try:

@@ -17,6 +17,7 @@ younger than the window (a Redis that just restarted has forgotten every heartbe
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -45,6 +46,7 @@ __all__ = [
     "agent_reply",
     "expire_queue",
     "file_from_transcript",
+    "human_asker",
     "release",
     "release_abandoned",
     "request_human",
@@ -157,6 +159,19 @@ def request_human(
     text = f"{why}。{filed_text(case, '我已把這段對話立案')}急事請撥打 1999（24 小時有人接聽）。"
     notify_case_filed(session, case, grace=grace, text=text, now=now)
     return HumanRequest(outcome, text, case_number=case.number)
+
+
+def human_asker(settings: HandoffSettings) -> Callable[[Session, str, str], str]:
+    """``request_human`` as the chat service asks it in degraded mode (Rasa away, a person maybe
+    not): (session, conversation id, channel) -> what to tell the citizen (``bot.chat.service.AskHuman``).
+    The filing notice waits ``filed_notice_grace_seconds`` for the reply that says the same to
+    be logged, which settles it."""
+    grace = timedelta(seconds=settings.filed_notice_grace_seconds)
+
+    def ask(session: Session, conversation_id: str, channel: str) -> str:
+        return request_human(session, conversation_id, channel=channel, settings=settings, grace=grace).text
+
+    return ask
 
 
 def take(
