@@ -1,7 +1,7 @@
 """Open311 GeoReport v2 (JSON): services, requests, request status; filing needs an API key.
 
 https://wiki.open311.org/GeoReport_v2 — errors are a list of ``{"code", "description"}``.
-What a request shows, and to whom, is ``bot.cases.publication``'s: without a key only the
+What a request shows, and to whom, is ``bot.store.publication``'s: without a key only the
 publishable dispatch categories, redacted and at street level; a read key (``open311.read_keys``)
 sees more; cases built from a conversation are never served. No phone ever leaves.
 """
@@ -28,10 +28,10 @@ from bot.api.open311_schemas import (
     ServiceRequestForm,
 )
 from bot.cases import CATEGORIES, CaseStatus, category_by_code
-from bot.cases.publication import Audience, coordinate, description, place, visible
 from bot.settings import Settings
 from bot.store.cases import CaseInputError, CaseStore, NewCase
 from bot.store.models import CaseRow
+from bot.store.publication import Audience, coordinate, description, place, visible
 
 __all__ = ["router"]
 

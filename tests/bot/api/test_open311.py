@@ -1,5 +1,5 @@
 """Open311 GeoReport v2, following the specification's own request examples, and what each
-kind of client may read (bot/cases/publication.py)."""
+kind of client may read (bot/store/publication.py)."""
 
 from collections.abc import Iterator
 from pathlib import Path
