@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from bot.api.deps import DatabaseDep
 from bot.channels.inbox import EventLedger
 from bot.chat.service import LOG_RETRY_SECONDS, ChatService
+from bot.deps import DatabaseDep
 from bot.messages import ChatRequest, ChatResponse, Incoming
 from bot.settings import Settings
 

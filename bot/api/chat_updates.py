@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ValidationError
 
-from bot.api.deps import DatabaseDep, SettingsDep
+from bot.deps import DatabaseDep, SettingsDep
 from bot.messages import Reply
 from bot.privacy import pseudonymise
 from bot.store.handoff import HandoffState, HandoffStore

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.api.deps import DatabaseDep
 from bot.api.schemas import Health
+from bot.deps import DatabaseDep
 from bot.store.faqs import FaqStore
 
 __all__ = ["router"]

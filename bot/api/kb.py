@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import ValidationError
 
-from bot.api.deps import SessionDep
 from bot.api.schemas import FaqCreate, FaqList, FaqPublic, FaqUpdate, KbVersion, RevisionPublic
-from bot.console.auth import ConsoleUser, require_role
+from bot.deps import SessionDep
+from bot.security.auth import ConsoleUser, require_role
 from bot.store.faqs import ConflictError, FaqExists, FaqNotFound, FaqStore, row_to_record
 from bot.store.models import FaqRow
 from bot.store.users import UserStore

@@ -18,7 +18,6 @@ from fastapi.responses import JSONResponse
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
 
-from bot.api.deps import DatabaseDep, SettingsDep
 from bot.api.open311_schemas import (
     Open311Error,
     Service,
@@ -28,6 +27,7 @@ from bot.api.open311_schemas import (
     ServiceRequestForm,
 )
 from bot.cases import CATEGORIES, CaseStatus, category_by_code
+from bot.deps import DatabaseDep, SettingsDep
 from bot.settings import Settings
 from bot.store.cases import CaseInputError, CaseStore, NewCase
 from bot.store.models import CaseRow

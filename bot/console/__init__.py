@@ -43,7 +43,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from bot.console.auth import (
+from bot.console.pages import NavItem, add_nav, add_template_folder, redirect, render
+from bot.security.auth import (
     AdminUser,
     AnyUser,
     ConsoleAuthError,
@@ -53,7 +54,6 @@ from bot.console.auth import (
     current_user,
     require_role,
 )
-from bot.console.pages import NavItem, add_nav, add_template_folder, redirect, render
 from bot.store.users import Role
 
 __all__ = [

@@ -25,13 +25,13 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.cases import CATEGORIES, TRANSITIONS, CaseStatus, InvalidTransition, category_by_code
 from bot.cases.status import STATUS_LABELS
-from bot.console.auth import ConsoleUser, StaffUser
 from bot.console.pages import NavItem, add_nav, redirect, render
 from bot.handoff.hours import availability
 from bot.handoff.notifications import NOTIFIED_STATUSES, change_case_status
 from bot.handoff.presence import presence_for
 from bot.handoff.takeover import Unreachable, agent_reply, release, take
 from bot.handoff.transcript import Line, transcript
+from bot.security.auth import ConsoleUser, StaffUser
 from bot.settings import HandoffSettings, Settings
 from bot.store import Database
 from bot.store.case_queue import OPEN_STATUSES, CaseQuery, find_cases

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request
 
-from bot.console.auth import ConsoleUser, require_role
 from bot.console.dashboard_charts import LineChart, line_chart
 from bot.console.pages import local_time
 from bot.metrics.clusters import UnansweredCluster, cluster_unanswered
@@ -30,6 +29,7 @@ from bot.metrics.queries import (
     filter_options,
 )
 from bot.metrics.refresh import refresh
+from bot.security.auth import ConsoleUser, require_role
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.models import MetricStateRow, utcnow

@@ -23,12 +23,12 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.console.auth import ConsoleUser, require_role
 from bot.console.pages import NavItem, add_nav, redirect, render
 from bot.kb_index import LiveIndex
 from bot.learning import REASONS, FailureCluster, QueueCache, QueueResult
 from bot.learning.actions import ActionError, Picked, add_alternatives, dismiss, open_draft
 from bot.learning.resolutions import ResolutionStore
+from bot.security.auth import ConsoleUser, require_role
 from bot.settings import LearningSettings, Settings
 from bot.store import Database
 from bot.store.errors import ConflictError

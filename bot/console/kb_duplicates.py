@@ -10,9 +10,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from bot.console import curation
-from bot.console.auth import ConsoleUser, StaffUser
 from bot.console.duplicates import near_duplicates
 from bot.console.pages import redirect, render
+from bot.security.auth import ConsoleUser, StaffUser
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.models import DuplicateDismissalRow, FaqDraftRow, FaqRow

@@ -13,9 +13,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.console.auth import ConsoleUser, StaffUser
 from bot.console.imports import FORMAT_NAMES, SUFFIXES, ImportJobs, rejected_rows
 from bot.console.pages import redirect, render
+from bot.security.auth import ConsoleUser, StaffUser
 from bot.settings import Settings
 from bot.store import Database
 

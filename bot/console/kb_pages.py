@@ -16,11 +16,11 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from bot.console import curation
-from bot.console.auth import ConsoleUser, StaffUser
 from bot.console.diff import field_diffs
 from bot.console.pages import redirect, render
 from bot.console.preview import ask, check_questions, draft_replies
 from bot.kb_index import LiveIndex
+from bot.security.auth import ConsoleUser, StaffUser
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.faqs import FaqExists, FaqStore, row_to_record

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.console.auth import ConsoleUser, StaffUser
 from bot.console.pages import redirect, render
+from bot.security.auth import ConsoleUser, StaffUser
 from bot.store import Database
 from bot.store.synonyms import SynonymInputError, SynonymStore, merge_synonyms
 from bot.store.users import UserStore

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from bot.console.auth import (
+from bot.console.pages import redirect, render
+from bot.security.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     AnyUser,
@@ -21,7 +22,6 @@ from bot.console.auth import (
     current_user,
     set_session_cookie,
 )
-from bot.console.pages import redirect, render
 from bot.store import Database
 from bot.store.users import AccountError, LoginResult, Role, UserStore
 

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
-from bot.console.auth import ConsoleAuthError, ConsoleUser, cookie_secure, is_api
+from bot.security.auth import ConsoleAuthError, ConsoleUser, cookie_secure, is_api
 from bot.store.users import Role
 
 __all__ = [

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from bot.console.auth import AdminUser
 from bot.console.pages import redirect, render
+from bot.security.auth import AdminUser
 from bot.store import Database
 from bot.store.models import AuditRow, utcnow
 from bot.store.users import MIN_PASSWORD_CHARS, AccountError, Role, UserStore, is_locked

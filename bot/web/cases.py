@@ -8,8 +8,8 @@ from fastapi import APIRouter, Form, Request, status
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from bot.api.deps import DatabaseDep
 from bot.cases import CATEGORIES, category_by_code
+from bot.deps import DatabaseDep
 from bot.store.cases import CaseInputError, CaseStore, NewCase
 from bot.web import templates
 
