@@ -1,51 +1,69 @@
-"""FastAPI dependencies: one place for settings, sessions and access rules."""
+"""The dependencies of every route (API, console, web widget): one place for what a route gets.
+
+A route takes ``Annotated`` aliases: ``SettingsDep``, ``DatabaseDep``, ``SessionDep``,
+``IndexDep``, and for staff the logged-in user with a role (``bot.security.auth.require_role``):
+``StaffUser`` (staff, and admins), ``SupervisorUser``, ``AdminUser``, ``AnyUser``. A helper that
+holds a request rather than being a route reads the same through ``settings_of``,
+``database_of`` and ``index_of``. What the app puts on ``app.state`` is set in ``bot.app``.
+"""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from bot.kb_index import LiveIndex
+from bot.security.auth import ConsoleUser, require_role
 from bot.settings import Settings
 from bot.store import Database
+from bot.store.users import Role
 
-__all__ = ["SettingsDep", "DatabaseDep", "SessionDep", "LocalOnly", "ACTOR_HEADER"]
+__all__ = [
+    "AdminUser",
+    "AnyUser",
+    "DatabaseDep",
+    "IndexDep",
+    "SessionDep",
+    "SettingsDep",
+    "StaffUser",
+    "SupervisorUser",
+    "database_of",
+    "index_of",
+    "settings_of",
+]
 
-ACTOR_HEADER = "X-Bot1999-Actor"
 
-
-def _settings(request: Request) -> Settings:
+def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def _session(database: Annotated[Database, Depends(_database)]) -> Iterator[Session]:
+def index_of(request: Request) -> LiveIndex:
+    index: LiveIndex = request.app.state.index
+    return index
+
+
+def _session(database: Annotated[Database, Depends(database_of)]) -> Iterator[Session]:
     with database.session() as session:
         yield session
 
 
-def _local_only(request: Request) -> None:
-    """Refuse any client that is not on this machine (until staff log-in exists)."""
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the knowledge-base API is only open to 127.0.0.1")
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-DatabaseDep = Annotated[Database, Depends(_database)]
+SettingsDep = Annotated[Settings, Depends(settings_of)]
+DatabaseDep = Annotated[Database, Depends(database_of)]
+IndexDep = Annotated[LiveIndex, Depends(index_of)]
 # "function": the unit of work commits before the response is sent, so a client never hears
 # "created" for a change that then fails to commit, nor races its own next request past it.
 SessionDep = Annotated[Session, Depends(_session, scope="function")]
-LocalOnly = Depends(_local_only)
+
+StaffUser = Annotated[ConsoleUser, Depends(require_role(Role.STAFF))]
+SupervisorUser = Annotated[ConsoleUser, Depends(require_role(Role.SUPERVISOR))]
+AdminUser = Annotated[ConsoleUser, Depends(require_role(Role.ADMIN))]
+AnyUser = Annotated[ConsoleUser, Depends(require_role())]

@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "Button",
+    "CHANNEL_NAMES",
+    "Channel",
     "ChatRequest",
     "ChatResponse",
     "Incoming",
@@ -29,6 +31,8 @@ __all__ = [
 ]
 
 MAX_TEXT_CHARS = 1000
+Channel = Literal["web", "line", "telegram"]
+CHANNEL_NAMES: dict[str, str] = {"web": "網頁", "line": "LINE", "telegram": "Telegram"}  # as staff read them
 ReplyKind = Literal[
     "text", "answer", "clarify", "abstain", "emergency", "notice", "handoff", "case", "feedback", "agent"
 ]
@@ -65,7 +69,7 @@ class Incoming(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    channel: Literal["web", "line", "telegram"]
+    channel: Channel
     user_id: str = Field(min_length=1, max_length=100)
     text: str = Field(default="", max_length=MAX_TEXT_CHARS)
     payload: str = Field(default="", max_length=200)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 
 from bot.channels.inbox import EventLedger
 from bot.chat.service import LOG_RETRY_SECONDS, ChatService
-from bot.deps import DatabaseDep
+from bot.deps import DatabaseDep, settings_of
 from bot.messages import ChatRequest, ChatResponse, Incoming
 from bot.settings import Settings
 
@@ -61,7 +61,7 @@ async def chat(
     )
     if body.message_id is None:
         return await service.handle(message)
-    ledger = EventLedger(database, "web", lease_seconds=lease_seconds(request.app.state.settings))
+    ledger = EventLedger(database, "web", lease_seconds=lease_seconds(settings_of(request)))
     event_id = web_event_id(body.sender, body.message_id)
     new, held = await service.admit(message, ("web", event_id))  # one transaction for both
     if not new:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import ValidationError
 
 from bot.api.schemas import FaqCreate, FaqList, FaqPublic, FaqUpdate, KbVersion, RevisionPublic
-from bot.deps import SessionDep
-from bot.security.auth import ConsoleUser, require_role
+from bot.deps import SessionDep, StaffUser
 from bot.store.faqs import ConflictError, FaqExists, FaqNotFound, FaqStore, row_to_record
 from bot.store.models import FaqRow
 from bot.store.users import UserStore
@@ -33,8 +32,6 @@ router = APIRouter(
     },
 )
 
-Curator = Annotated[ConsoleUser, Depends(require_role("staff", "admin"))]
-
 
 def _get(store: FaqStore, faq_id: str) -> FaqRow:
     try:
@@ -53,7 +50,7 @@ def _record(data: dict[str, object]) -> FaqRecord:
 @router.get("/faqs", response_model=FaqList)
 def list_faqs(
     session: SessionDep,
-    _user: Curator,
+    _user: StaffUser,
     q: Annotated[
         str, Query(max_length=200, description="Words in the id, questions, answer or keywords.")
     ] = "",
@@ -71,12 +68,12 @@ def list_faqs(
 
 
 @router.get("/faqs/{faq_id}", response_model=FaqPublic)
-def get_faq(faq_id: str, session: SessionDep, _user: Curator) -> FaqPublic:
+def get_faq(faq_id: str, session: SessionDep, _user: StaffUser) -> FaqPublic:
     return FaqPublic.model_validate(_get(FaqStore(session), faq_id))
 
 
 @router.post("/faqs", response_model=FaqPublic, status_code=status.HTTP_201_CREATED)
-def create_faq(body: FaqCreate, session: SessionDep, user: Curator) -> FaqPublic:
+def create_faq(body: FaqCreate, session: SessionDep, user: StaffUser) -> FaqPublic:
     store = FaqStore(session)
     try:
         row = store.create(_record(body.model_dump()), actor=user.username)
@@ -87,7 +84,7 @@ def create_faq(body: FaqCreate, session: SessionDep, user: Curator) -> FaqPublic
 
 
 @router.patch("/faqs/{faq_id}", response_model=FaqPublic)
-def update_faq(faq_id: str, body: FaqUpdate, session: SessionDep, user: Curator) -> FaqPublic:
+def update_faq(faq_id: str, body: FaqUpdate, session: SessionDep, user: StaffUser) -> FaqPublic:
     store = FaqStore(session)
     current = row_to_record(_get(store, faq_id))
     changes = body.model_dump(exclude_unset=True, exclude={"revision"})
@@ -118,7 +115,7 @@ def _set_status(
 def publish_faq(
     faq_id: str,
     session: SessionDep,
-    user: Curator,
+    user: StaffUser,
     revision: Annotated[int | None, Query(ge=1)] = None,
 ) -> FaqPublic:
     """Make the entry live: citizens are answered from it from the next knowledge-base version."""
@@ -129,7 +126,7 @@ def publish_faq(
 def archive_faq(
     faq_id: str,
     session: SessionDep,
-    user: Curator,
+    user: StaffUser,
     revision: Annotated[int | None, Query(ge=1)] = None,
 ) -> FaqPublic:
     """Withdraw the entry from answers, keeping it and its history."""
@@ -137,12 +134,12 @@ def archive_faq(
 
 
 @router.get("/faqs/{faq_id}/history", response_model=list[RevisionPublic])
-def faq_history(faq_id: str, session: SessionDep, _user: Curator) -> list[RevisionPublic]:
+def faq_history(faq_id: str, session: SessionDep, _user: StaffUser) -> list[RevisionPublic]:
     store = FaqStore(session)
     _get(store, faq_id)
     return [RevisionPublic.model_validate(row) for row in store.history(faq_id)]
 
 
 @router.get("/version", response_model=KbVersion)
-def kb_version(session: SessionDep, _user: Curator) -> KbVersion:
+def kb_version(session: SessionDep, _user: StaffUser) -> KbVersion:
     return KbVersion(version=FaqStore(session).kb_version())

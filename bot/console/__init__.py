@@ -44,16 +44,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from bot.console.pages import NavItem, add_nav, add_template_folder, redirect, render
-from bot.security.auth import (
-    AdminUser,
-    AnyUser,
-    ConsoleAuthError,
-    ConsoleUser,
-    StaffUser,
-    SupervisorUser,
-    current_user,
-    require_role,
-)
+from bot.deps import AdminUser, AnyUser, StaffUser, SupervisorUser
+from bot.security.auth import ConsoleAuthError, ConsoleUser, current_user, require_role
 from bot.store.users import Role
 
 __all__ = [

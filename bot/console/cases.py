@@ -26,13 +26,15 @@ from starlette.concurrency import run_in_threadpool
 from bot.cases import CATEGORIES, TRANSITIONS, CaseStatus, InvalidTransition, category_by_code
 from bot.cases.status import STATUS_LABELS
 from bot.console.pages import NavItem, add_nav, redirect, render
+from bot.deps import StaffUser, database_of, settings_of
 from bot.handoff.hours import availability
 from bot.handoff.notifications import NOTIFIED_STATUSES, change_case_status
 from bot.handoff.presence import presence_for
 from bot.handoff.takeover import Unreachable, agent_reply, release, take
 from bot.handoff.transcript import Line, transcript
-from bot.security.auth import ConsoleUser, StaffUser
-from bot.settings import HandoffSettings, Settings
+from bot.messages import CHANNEL_NAMES
+from bot.security.auth import ConsoleUser
+from bot.settings import HandoffSettings
 from bot.store import Database
 from bot.store.case_queue import OPEN_STATUSES, CaseQuery, find_cases
 from bot.store.cases import CaseNotFound, CaseStore
@@ -49,7 +51,6 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 _CONVERSATION = r"^[A-Za-z0-9_\-:.]{1,100}$"
 _BACK = re.compile(r"^/console/(cases|conversations)/[A-Za-z0-9_\-:.]{1,100}$")
 STATUS_NAMES = {s.value: label for s, label in STATUS_LABELS.items()}
-CHANNEL_NAMES = {"web": "網頁", "line": "LINE", "telegram": "Telegram"}
 CONFLICT_TEXT = "這個案件在您檢視時已被其他人更新（目前為第 {revision} 版），為避免蓋掉別人的修改，請看過最新狀態後再修改。"
 
 
@@ -64,16 +65,6 @@ def install(app: FastAPI) -> None:
     """Add the inbox pages and their navigation link (after ``bot.console.install``)."""
     app.include_router(router)
     add_nav(app, NavItem("案件收件匣", "/console/cases", (Role.STAFF,), order=20))
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
-def _handoff_settings(request: Request) -> HandoffSettings:
-    settings: Settings = request.app.state.settings
-    return settings.handoff
 
 
 def _wake_delivery(request: Request) -> None:
@@ -157,8 +148,8 @@ async def case_queue(
     query = CaseQuery(status_filter, category, agency, overdue == "yes", page=page)
 
     def load() -> dict[str, Any]:
-        with _database(request).session() as session:
-            return _queue_context(session, user, _handoff_settings(request), query)
+        with database_of(request).session() as session:
+            return _queue_context(session, user, settings_of(request).handoff, query)
 
     context = await run_in_threadpool(load)
     filters = {"status": status_filter, "category": category, "agency": agency, "overdue": overdue == "yes"}
@@ -193,8 +184,10 @@ async def set_presence(
     request: Request, user: StaffUser, available: Annotated[str, Form(max_length=3)] = "yes"
 ) -> Response:
     def save() -> None:
-        with _database(request).session() as session:
-            presence_for(session, _handoff_settings(request)).set_available(user.username, available == "yes")
+        with database_of(request).session() as session:
+            presence_for(session, settings_of(request).handoff).set_available(
+                user.username, available == "yes"
+            )
             UserStore(session).audit(
                 user.username, "handoff.available" if available == "yes" else "handoff.paused"
             )
@@ -210,8 +203,8 @@ async def inbox_json(request: Request, user: StaffUser) -> JSONResponse:
     """The takeover queue for the queue page's refresh (and the agent's heartbeat)."""
 
     def load() -> dict[str, Any]:
-        now, settings = utcnow(), _handoff_settings(request)
-        with _database(request).session() as session:
+        now, settings = utcnow(), settings_of(request).handoff
+        with database_of(request).session() as session:
             presence_for(session, settings).heartbeat(user.username, now=now)
             handoffs = HandoffStore(session)
             found = availability(session, settings, now=now)
@@ -278,9 +271,9 @@ async def _case_page(
     code: int = status.HTTP_200_OK,
 ) -> HTMLResponse:
     def load() -> dict[str, Any] | None:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             try:
-                return _case_context(session, number, user, _handoff_settings(request))
+                return _case_context(session, number, user, settings_of(request).handoff)
             except CaseNotFound:
                 return None
 
@@ -325,7 +318,7 @@ async def change_status(
         )
 
     def save() -> CaseRow:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             row = change_case_status(
                 session,
                 number,
@@ -347,7 +340,7 @@ async def change_status(
     except InvalidTransition as error:
         return await _case_page(request, user, number, errors=[f"無法變更狀態：{error}"], form=form, code=400)
     except ConflictError:
-        current = await run_in_threadpool(_revision_of, _database(request), number)
+        current = await run_in_threadpool(_revision_of, database_of(request), number)
         text = CONFLICT_TEXT.format(revision=current)
         return await _case_page(
             request, user, number, errors=[text], form=form, code=status.HTTP_409_CONFLICT
@@ -372,8 +365,8 @@ def _revision_of(database: Database, number: str) -> int:
 @router.get("/console/conversations/{conversation_id}", response_class=HTMLResponse)
 async def conversation_page(request: Request, user: StaffUser, conversation_id: str) -> HTMLResponse:
     def load() -> dict[str, Any] | None:
-        with _database(request).session() as session:
-            context = _conversation_context(session, conversation_id, user, _handoff_settings(request))
+        with database_of(request).session() as session:
+            context = _conversation_context(session, conversation_id, user, settings_of(request).handoff)
             if not context["lines"] and not context["reachable"]:
                 return None
             context["cases"] = find_cases(
@@ -399,8 +392,8 @@ async def conversation_json(request: Request, user: StaffUser, conversation_id: 
     """The transcript and takeover state, for the page's refresh (and the agent's heartbeat)."""
 
     def load() -> dict[str, Any]:
-        with _database(request).session() as session:
-            context = _conversation_context(session, conversation_id, user, _handoff_settings(request))
+        with database_of(request).session() as session:
+            context = _conversation_context(session, conversation_id, user, settings_of(request).handoff)
         lines: list[Line] = context["lines"]
         return {
             "conversation_id": conversation_id,
@@ -433,8 +426,8 @@ async def take_conversation(
     back = _back(back, conversation_id)
 
     def save() -> None:
-        with _database(request).session() as session:
-            take(session, conversation_id, user.username, settings=_handoff_settings(request))
+        with database_of(request).session() as session:
+            take(session, conversation_id, user.username, settings=settings_of(request).handoff)
             UserStore(session).audit(user.username, "handoff.take", conversation_id)
 
     try:
@@ -459,9 +452,9 @@ async def reply_to_citizen(
     back = _back(back, conversation_id)
 
     def save() -> None:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             agent_reply(session, conversation_id, user.username, text)
-            presence_for(session, _handoff_settings(request)).heartbeat(user.username)
+            presence_for(session, settings_of(request).handoff).heartbeat(user.username)
 
     try:
         await run_in_threadpool(save)
@@ -481,7 +474,7 @@ async def release_conversation(
     back = _back(back, conversation_id)
 
     def save() -> None:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             release(session, conversation_id, user.username)
             UserStore(session).audit(user.username, "handoff.release", conversation_id)
 

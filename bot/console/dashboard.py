@@ -25,10 +25,8 @@ from bot.console import dashboard_exports, reports
 from bot.console.dashboard_view import (
     DIMENSION_NAMES,
     ChoiceDep,
-    Supervisor,
     city_sentence,
     cluster_threshold,
-    database_of,
     figures_context,
     load_dashboard,
     local_text,
@@ -38,6 +36,7 @@ from bot.console.dashboard_view import (
     trend_charts,
 )
 from bot.console.pages import NavItem, add_nav, render
+from bot.deps import SupervisorUser, database_of, settings_of
 from bot.store.users import Role
 
 __all__ = ["city_sentence", "install", "parse_choice", "router", "today"]
@@ -54,7 +53,7 @@ def install(app: FastAPI) -> None:
 
 
 @router.get("/console/dashboard", response_class=HTMLResponse)
-async def dashboard_page(request: Request, user: Supervisor, choice: ChoiceDep) -> HTMLResponse:
+async def dashboard_page(request: Request, user: SupervisorUser, choice: ChoiceDep) -> HTMLResponse:
     context: dict[str, Any] = {"choice": choice, "presets": presets(today()), **figures_context()}
     if choice.filters is None:
         return render(
@@ -81,7 +80,7 @@ async def dashboard_page(request: Request, user: Supervisor, choice: ChoiceDep) 
             for d, rows in breakdowns
         ],
         sentence=city_sentence(board.summary),
-        refreshed=local_text(page.refreshed_at, request.app.state.settings.handoff.zone),
+        refreshed=local_text(page.refreshed_at, settings_of(request).handoff.zone),
         exports=[(t, choice.query(table=t, grain=board.grain)) for t in dashboard_exports.TABLES],
         xlsx_query=choice.query(grain=board.grain),
         **context,

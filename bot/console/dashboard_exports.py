@@ -23,14 +23,13 @@ from bot.console.dashboard_view import (
     Choice,
     ChoiceDep,
     DashboardPage,
-    Supervisor,
     city_sentence,
     cluster_threshold,
-    database_of,
     label,
     load_dashboard,
 )
 from bot.console.pages import PAGE_HEADERS
+from bot.deps import SupervisorUser, database_of
 from bot.metrics.queries import Figures, Filters
 from bot.privacy import redact_identifiers
 
@@ -140,7 +139,7 @@ def _bad_export(choice: Choice) -> Response:
 @router.get("/console/dashboard/export.csv")
 async def export_csv(
     request: Request,
-    user: Supervisor,
+    user: SupervisorUser,
     choice: ChoiceDep,
     table: Annotated[str, Query(max_length=20)] = "trend",
 ) -> Response:
@@ -190,7 +189,7 @@ def xlsx_bytes(page: DashboardPage) -> bytes:
 
 
 @router.get("/console/dashboard/export.xlsx")
-async def export_xlsx(request: Request, user: Supervisor, choice: ChoiceDep) -> Response:
+async def export_xlsx(request: Request, user: SupervisorUser, choice: ChoiceDep) -> Response:
     if choice.filters is None:
         return _bad_export(choice)
     page = await run_in_threadpool(

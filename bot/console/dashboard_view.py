@@ -16,6 +16,8 @@ from fastapi import Depends, Query, Request
 
 from bot.console.dashboard_charts import LineChart, line_chart
 from bot.console.pages import local_time
+from bot.deps import settings_of
+from bot.messages import CHANNEL_NAMES
 from bot.metrics.clusters import UnansweredCluster, cluster_unanswered
 from bot.metrics.outcomes import TAIPEI
 from bot.metrics.queries import (
@@ -29,24 +31,18 @@ from bot.metrics.queries import (
     filter_options,
 )
 from bot.metrics.refresh import refresh
-from bot.security.auth import ConsoleUser, require_role
-from bot.settings import Settings
 from bot.store import Database
 from bot.store.models import MetricStateRow, utcnow
-from bot.store.users import Role
 
 __all__ = [
-    "CHANNEL_NAMES",
     "COLUMNS",
     "DIMENSION_NAMES",
     "PAGE_REFRESH_LIMIT",
     "Choice",
     "ChoiceDep",
     "DashboardPage",
-    "Supervisor",
     "city_sentence",
     "cluster_threshold",
-    "database_of",
     "figures_context",
     "label",
     "load_dashboard",
@@ -58,8 +54,6 @@ __all__ = [
     "trend_charts",
 ]
 
-Supervisor = Annotated[ConsoleUser, Depends(require_role(Role.SUPERVISOR))]
-CHANNEL_NAMES = {"web": "網頁", "line": "LINE", "telegram": "Telegram"}
 DIMENSION_NAMES = {"channel": "管道", "category": "類別", "agency": "機關"}
 DEFAULT_DAYS = 30
 # A page derives at most this many conversations before it answers (about a second's work);
@@ -87,13 +81,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def database_of(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
 def cluster_threshold(request: Request) -> float:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     return float(settings.learning.cluster_threshold)
 
 

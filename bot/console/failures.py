@@ -24,13 +24,13 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.console.pages import NavItem, add_nav, redirect, render
-from bot.kb_index import LiveIndex
+from bot.deps import StaffUser, database_of, index_of, settings_of
 from bot.learning import REASONS, FailureCluster, QueueCache, QueueResult
 from bot.learning.actions import ActionError, Picked, add_alternatives, dismiss, open_draft
 from bot.learning.resolutions import ResolutionStore
-from bot.security.auth import ConsoleUser, require_role
-from bot.settings import LearningSettings, Settings
-from bot.store import Database
+from bot.messages import CHANNEL_NAMES
+from bot.security.auth import ConsoleUser
+from bot.settings import Settings
 from bot.store.errors import ConflictError
 from bot.store.faqs import FaqNotFound, FaqStore
 from bot.store.users import Role
@@ -40,9 +40,7 @@ __all__ = ["install", "router"]
 
 router = APIRouter(tags=["console"], include_in_schema=False)
 TAIPEI = ZoneInfo("Asia/Taipei")
-Staff = Annotated[ConsoleUser, Depends(require_role(Role.STAFF, Role.ADMIN))]
 REASON_NAMES = {"abstain": "找不到答案", "clarify": "需要民眾選擇", "negative": "民眾說沒幫助"}
-CHANNEL_NAMES = {"web": "網頁", "line": "LINE", "telegram": "Telegram"}
 ACTION_NAMES = {"alternatives": "加入其他問法", "draft": "新增草稿", "dismiss": "略過"}
 DECISION_NAMES = {"answer": "直接回答", "clarify": "請民眾選擇（您是不是要問）", "abstain": "找不到可靠答案"}
 SHOWN_CLUSTERS = 100
@@ -57,21 +55,6 @@ def install(app: FastAPI) -> None:
     app.include_router(router)
     add_nav(app, NavItem("未答問題", "/console/failures", (Role.STAFF,), order=14))
     add_nav(app, NavItem("測試機器人", "/console/test-bot", (Role.STAFF,), order=15))
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
-def _index(request: Request) -> LiveIndex:
-    index: LiveIndex = request.app.state.index
-    return index
-
-
-def _learning(request: Request) -> LearningSettings:
-    settings: Settings = request.app.state.settings
-    return settings.learning
 
 
 def _cache(request: Request) -> QueueCache:
@@ -113,7 +96,7 @@ def _filters(
     """The filters asked for; a bad value is named and replaced by its default."""
     errors: list[str] = []
     today = datetime.now(TAIPEI).date()
-    days = _learning(request).default_days
+    days = settings_of(request).learning.default_days
 
     def day(value: str, default: date, name: str) -> date:
         if not value:
@@ -157,9 +140,9 @@ Params = Annotated[FilterParams, Depends(_params)]
 
 
 def _queue(request: Request, filters: Filters) -> QueueResult:
-    learning = _learning(request)
+    learning = settings_of(request).learning
     start, end = filters.window
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         return _cache(request).load(
             session,
             start,
@@ -174,7 +157,7 @@ def _queue(request: Request, filters: Filters) -> QueueResult:
 def _questions(request: Request, faq_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Question, status and revision of the FAQs named (the ones that exist)."""
     out: dict[str, dict[str, Any]] = {}
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         store = FaqStore(session)
         for faq_id in dict.fromkeys(f for f in faq_ids if f):
             try:
@@ -194,11 +177,11 @@ def _questions(request: Request, faq_ids: list[str]) -> dict[str, dict[str, Any]
 
 
 @router.get("/console/failures", response_class=HTMLResponse)
-def failures(request: Request, user: Staff, params: Params) -> HTMLResponse:
+def failures(request: Request, user: StaffUser, params: Params) -> HTMLResponse:
     filters, errors = _filters(request, *params)
     result = _queue(request, filters)
     shown = result.clusters[:SHOWN_CLUSTERS]
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         recent = ResolutionStore(session).recent(10)
     faqs = _questions(request, [c.suggested_faq for c in shown] + [r.faq_id for r in recent])
     return render(
@@ -247,11 +230,11 @@ def _cluster_page(
             errors=errors or [],
             status_code=status.HTTP_404_NOT_FOUND,
         )
-    decision, weighed = _index(request).inspect(cluster.label)
+    decision, weighed = index_of(request).inspect(cluster.label)
     bot_ids = [c.faq_id for c in weighed[:5]]
     found: list[str] = []
     if faq_q.strip():
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             page = FaqStore(session).search(text=faq_q.strip(), per_page=15)
             found = [row.id for row in page.items if row.status != FaqStatus.ARCHIVED.value]
     choices = list(
@@ -286,7 +269,7 @@ def _cluster_page(
 def failure_cluster(
     request: Request,
     cluster_id: str,
-    user: Staff,
+    user: StaffUser,
     params: Params,
     faq_q: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
@@ -333,7 +316,7 @@ def _queue_url(filters: Filters) -> str:
 
 
 @router.post("/console/failures/{cluster_id}/alternatives", response_class=HTMLResponse)
-async def failure_alternatives(request: Request, cluster_id: str, user: Staff) -> Response:
+async def failure_alternatives(request: Request, cluster_id: str, user: StaffUser) -> Response:
     form = await _form(request)
     filters = _posted_filters(request, form)
     faq_id = _one(form, "faq_id").strip()
@@ -345,7 +328,7 @@ async def failure_alternatives(request: Request, cluster_id: str, user: Staff) -
                 request, user, cluster_id, filters, errors=["請選擇要加入的題目。"], code=400
             )
         try:
-            with _database(request).session() as session:
+            with database_of(request).session() as session:
                 done = add_alternatives(
                     session,
                     faq_id=faq_id,
@@ -364,7 +347,7 @@ async def failure_alternatives(request: Request, cluster_id: str, user: Staff) -
         except ConflictError:
             return _cluster_page(request, user, cluster_id, filters, errors=[CONFLICT], code=409)
         if done.published:
-            _index(request).refresh()  # this replica answers with it at once; others within a second
+            index_of(request).refresh()  # this replica answers with it at once; others within a second
         live = "已上線，幾秒內生效" if done.published else "這一題尚未發布，發布後才會生效"
         message = f"已將 {len(done.added)} 個問法加入 {faq_id} 的其他問法（{live}）"
         if done.present:
@@ -375,7 +358,7 @@ async def failure_alternatives(request: Request, cluster_id: str, user: Staff) -
 
 
 @router.post("/console/failures/{cluster_id}/dismiss", response_class=HTMLResponse)
-async def failure_dismiss(request: Request, cluster_id: str, user: Staff) -> Response:
+async def failure_dismiss(request: Request, cluster_id: str, user: StaffUser) -> Response:
     form = await _form(request)
     filters = _posted_filters(request, form)
     keys = form.get("key", [])
@@ -383,7 +366,7 @@ async def failure_dismiss(request: Request, cluster_id: str, user: Staff) -> Res
     def run() -> Response:
         if not keys:
             return _cluster_page(request, user, cluster_id, filters, errors=["沒有可略過的問法。"], code=400)
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             dismiss(
                 session,
                 keys=keys,
@@ -423,7 +406,7 @@ def _draft_page(
 
 
 @router.get("/console/failures/{cluster_id}/draft", response_class=HTMLResponse)
-def failure_draft(request: Request, cluster_id: str, user: Staff, params: Params) -> HTMLResponse:
+def failure_draft(request: Request, cluster_id: str, user: StaffUser, params: Params) -> HTMLResponse:
     filters, errors = _filters(request, *params)
     cluster = _find(_queue(request, filters), cluster_id)
     if cluster is None:
@@ -432,7 +415,7 @@ def failure_draft(request: Request, cluster_id: str, user: Staff, params: Params
     question = usable[0] if usable else ""
     agency = category = ""
     if cluster.suggested_faq:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             try:
                 row = FaqStore(session).get(cluster.suggested_faq)
                 agency, category = row.agency, row.category
@@ -450,7 +433,7 @@ def failure_draft(request: Request, cluster_id: str, user: Staff, params: Params
 
 
 @router.post("/console/failures/{cluster_id}/draft", response_class=HTMLResponse)
-async def failure_draft_create(request: Request, cluster_id: str, user: Staff) -> Response:
+async def failure_draft_create(request: Request, cluster_id: str, user: StaffUser) -> Response:
     form = await _form(request)
     filters = _posted_filters(request, form)
     values = {
@@ -462,7 +445,7 @@ async def failure_draft_create(request: Request, cluster_id: str, user: Staff) -
         if cluster is None:
             return _draft_page(request, user, None, filters, values, code=status.HTTP_404_NOT_FOUND)
         try:
-            with _database(request).session() as session:
+            with database_of(request).session() as session:
                 open_draft(
                     session,
                     faq_id=values["id"],
@@ -495,10 +478,10 @@ async def failure_draft_create(request: Request, cluster_id: str, user: Staff) -
 
 @router.get("/console/test-bot", response_class=HTMLResponse)
 def try_the_bot(
-    request: Request, user: Staff, q: Annotated[str, Query(max_length=1000)] = ""
+    request: Request, user: StaffUser, q: Annotated[str, Query(max_length=1000)] = ""
 ) -> HTMLResponse:
     """The live decision on ``q`` with its evidence and candidates (not logged as a citizen's turn)."""
-    index = _index(request)
+    index = index_of(request)
     result: dict[str, Any] | None = None
     if q.strip():
         decision, weighed = index.inspect(q)

@@ -12,9 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.console import curation
 from bot.console.duplicates import near_duplicates
 from bot.console.pages import redirect, render
-from bot.security.auth import ConsoleUser, StaffUser
-from bot.settings import Settings
-from bot.store import Database
+from bot.deps import StaffUser, database_of, settings_of
+from bot.security.auth import ConsoleUser
 from bot.store.models import DuplicateDismissalRow, FaqDraftRow, FaqRow
 from knowledge.faq import FaqStatus
 
@@ -24,14 +23,9 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 STATUS_NAMES = {"draft": "草稿", "published": "已發布", "archived": "已封存"}
 
 
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
 def _pairs(request: Request) -> list[dict[str, Any]]:
-    settings: Settings = request.app.state.settings
-    with _database(request).session() as session:
+    settings = settings_of(request)
+    with database_of(request).session() as session:
         rows = {
             row.id: row
             for row in session.scalars(select(FaqRow).where(FaqRow.status != FaqStatus.ARCHIVED.value))
@@ -62,14 +56,14 @@ def _pairs(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/console/kb/duplicates", response_class=HTMLResponse)
 def duplicates_page(request: Request, user: StaffUser) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     return _page(request, user, threshold=settings.console.duplicate_threshold)
 
 
 def _page(
     request: Request, user: ConsoleUser, *, threshold: float = 0, error: str = "", code: int = 200
 ) -> HTMLResponse:
-    settings: Settings = request.app.state.settings
+    settings = settings_of(request)
     return render(
         request,
         "console/kb_duplicates.html",
@@ -93,7 +87,7 @@ async def merge(
 
     def run() -> Response:
         try:
-            with _database(request).session() as session:
+            with database_of(request).session() as session:
                 curation.merge(session, keep, drop, actor=user.username)
         except curation.FaqNotFound:
             return _page(request, user, error="找不到要合併的題目。", code=status.HTTP_404_NOT_FOUND)
@@ -113,7 +107,7 @@ async def dismiss(
     second: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     def run() -> None:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             curation.dismiss_pair(session, first, second, actor=user.username)
 
     await run_in_threadpool(run)

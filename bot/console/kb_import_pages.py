@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.console.imports import FORMAT_NAMES, SUFFIXES, ImportJobs, rejected_rows
 from bot.console.pages import redirect, render
-from bot.security.auth import ConsoleUser, StaffUser
-from bot.settings import Settings
+from bot.deps import StaffUser, settings_of
+from bot.security.auth import ConsoleUser
 from bot.store import Database
 
 __all__ = ["router", "import_jobs"]
@@ -37,11 +37,6 @@ def import_jobs(request: Request) -> ImportJobs:
         return jobs
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _form(request: Request, user: ConsoleUser, error: str = "", code: int = 200) -> HTMLResponse:
     jobs = import_jobs(request).recent()
     return render(
@@ -51,7 +46,7 @@ def _form(request: Request, user: ConsoleUser, error: str = "", code: int = 200)
         formats=FORMAT_NAMES,
         jobs=jobs,
         error=error,
-        max_mb=_settings(request).console.import_max_mb,
+        max_mb=settings_of(request).console.import_max_mb,
         status_code=code,
     )
 
@@ -88,7 +83,7 @@ async def start_import(
     if chosen not in FORMAT_NAMES:
         message = "無法從檔名判斷格式，請選擇檔案格式。" if fmt == "auto" else "請選擇檔案格式。"
         return await run_in_threadpool(_form, request, user, message, status.HTTP_400_BAD_REQUEST)
-    limit = _settings(request).console.import_max_mb * 1024 * 1024
+    limit = settings_of(request).console.import_max_mb * 1024 * 1024
     path, size = await run_in_threadpool(_save, file, limit)
     if size > limit or size == 0:
         path.unlink(missing_ok=True)

@@ -19,10 +19,8 @@ from bot.console import curation
 from bot.console.diff import field_diffs
 from bot.console.pages import redirect, render
 from bot.console.preview import ask, check_questions, draft_replies
-from bot.kb_index import LiveIndex
-from bot.security.auth import ConsoleUser, StaffUser
-from bot.settings import Settings
-from bot.store import Database
+from bot.deps import StaffUser, database_of, index_of, settings_of
+from bot.security.auth import ConsoleUser
 from bot.store.faqs import FaqExists, FaqStore, row_to_record
 from bot.store.models import FaqDraftRow
 from knowledge.faq import FaqRecord, FaqStatus
@@ -35,23 +33,8 @@ STATUS_NAMES = {"draft": "草稿", "published": "已發布", "archived": "已封
 CONFLICT = "這一題在您編輯時已被其他人修改（或已發布），為避免覆蓋別人的修改，請重新載入頁面再編輯。"
 
 
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
-def _index(request: Request) -> LiveIndex:
-    index: LiveIndex = request.app.state.index
-    return index
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _cutoff(request: Request) -> date:
-    return curation.stale_cutoff(_settings(request).console.stale_after_days)
+    return curation.stale_cutoff(settings_of(request).console.stale_after_days)
 
 
 def form_values(record: FaqRecord) -> dict[str, str]:
@@ -92,7 +75,7 @@ def kb_list(
 ) -> HTMLResponse:
     cutoff = _cutoff(request)
     chosen = FaqStatus(status_) if status_ in STATUS_NAMES else None
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         store = FaqStore(session)
         result = store.search(
             text=q,
@@ -136,7 +119,7 @@ def kb_list(
         categories=categories,
         statuses=STATUS_NAMES,
         stale_live=stale_live,
-        stale_after_days=_settings(request).console.stale_after_days,
+        stale_after_days=settings_of(request).console.stale_after_days,
         cutoff=cutoff,
     )
 
@@ -144,9 +127,9 @@ def kb_list(
 @router.get("/console/kb/try", response_class=HTMLResponse)
 def kb_try(request: Request, user: StaffUser, q: Annotated[str, Query(max_length=1000)] = "") -> HTMLResponse:
     """Ask the live bot a question and see its answer, its confidence and the candidates."""
-    answer = ask(_index(request), q) if q.strip() else None
+    answer = ask(index_of(request), q) if q.strip() else None
     return render(
-        request, "console/kb_try.html", user=user, q=q, answer=answer, kb_version=_index(request).version
+        request, "console/kb_try.html", user=user, q=q, answer=answer, kb_version=index_of(request).version
     )
 
 
@@ -164,7 +147,7 @@ def _edit_page(
     question: str = "",
     code: int = 200,
 ) -> HTMLResponse:
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         state = curation.editing(session, faq_id)
         agencies, categories = curation.choices(session)
         row = state.row
@@ -177,7 +160,7 @@ def _edit_page(
         draft_diff = (
             field_diffs(state.live.content(), state.form.content(), curation.FIELD_LABELS) if draft else []
         )
-    index = _index(request)
+    index = index_of(request)
     shown = preview or state.form
     return render(
         request,
@@ -195,7 +178,7 @@ def _edit_page(
         question=question,
         answer=ask(index, question) if question.strip() else None,
         stale=curation.is_stale(shown, _cutoff(request)),
-        stale_after_days=_settings(request).console.stale_after_days,
+        stale_after_days=settings_of(request).console.stale_after_days,
         agencies=agencies,
         categories=categories,
         statuses=STATUS_NAMES,
@@ -239,7 +222,7 @@ async def kb_save(request: Request, faq_id: str, user: StaffUser) -> Response:
     def run() -> Response:
         published = False
         try:
-            with _database(request).session() as session:
+            with database_of(request).session() as session:
                 current = FaqStore(session).get(faq_id)
                 try:
                     record = curation.parse_form(
@@ -269,7 +252,7 @@ async def kb_save(request: Request, faq_id: str, user: StaffUser) -> Response:
         except curation.ConflictError:
             return _edit_page(request, user, faq_id, values=values, errors=[CONFLICT], code=409)
         if published:
-            _index(request).refresh()  # this replica at once; the others within a second
+            index_of(request).refresh()  # this replica at once; the others within a second
         return redirect(request, f"/console/kb/faq/{quote(faq_id)}", message)
 
     return await run_in_threadpool(run)
@@ -287,7 +270,7 @@ async def _entry_action(request: Request, faq_id: str, user: ConsoleUser, action
 
     def run() -> Response:
         try:
-            with _database(request).session() as session:
+            with database_of(request).session() as session:
                 if action == "publish":
                     curation.publish(session, faq_id, base_revision=revision, actor=user.username)
                     message = f"已發布 {faq_id}。"
@@ -306,7 +289,7 @@ async def _entry_action(request: Request, faq_id: str, user: ConsoleUser, action
         except (curation.ConflictError, ValueError):
             return _edit_page(request, user, faq_id, errors=[CONFLICT], code=409)
         if action != "discard":
-            _index(request).refresh()  # this replica at once; the others within a second
+            index_of(request).refresh()  # this replica at once; the others within a second
         return redirect(request, back, message)
 
     return await run_in_threadpool(run)
@@ -335,7 +318,7 @@ async def kb_rollback(request: Request, faq_id: str, user: StaffUser) -> Respons
 @router.get("/console/kb/faq/{faq_id}/history", response_class=HTMLResponse)
 def kb_history(request: Request, faq_id: str, user: StaffUser) -> HTMLResponse:
     labels = curation.FIELD_LABELS
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         store = FaqStore(session)
         try:
             row = store.get(faq_id)
@@ -377,9 +360,9 @@ def _new_page(
     preview: FaqRecord | None = None,
     code: int = 200,
 ) -> HTMLResponse:
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         agencies, categories = curation.choices(session)
-    index = _index(request)
+    index = index_of(request)
     return render(
         request,
         "console/kb_edit.html",
@@ -396,7 +379,7 @@ def _new_page(
         question="",
         answer=None,
         stale=False,
-        stale_after_days=_settings(request).console.stale_after_days,
+        stale_after_days=settings_of(request).console.stale_after_days,
         agencies=agencies,
         categories=categories,
         statuses=STATUS_NAMES,
@@ -429,7 +412,7 @@ async def kb_create(request: Request, user: StaffUser) -> Response:
         if action == "preview":
             return _new_page(request, user, values, preview=record)
         try:
-            with _database(request).session() as session:
+            with database_of(request).session() as session:
                 curation.create(session, record, actor=user.username)
         except FaqExists:
             taken = [f"編號：{faq_id} 已經有人使用，請換一個。"]

@@ -13,8 +13,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.console.pages import redirect, render
-from bot.security.auth import ConsoleUser, StaffUser
-from bot.store import Database
+from bot.deps import StaffUser, database_of
+from bot.security.auth import ConsoleUser
 from bot.store.synonyms import SynonymInputError, SynonymStore, merge_synonyms
 from bot.store.users import UserStore
 from knowledge.normalize import fold, for_retrieval
@@ -26,15 +26,10 @@ router = APIRouter(tags=["console"], include_in_schema=False)
 SHIPPED_SHOWN = 300
 
 
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
-
-
 def _page(
     request: Request, user: ConsoleUser, *, q: str = "", test: str = "", error: str = "", code: int = 200
 ) -> HTMLResponse:
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         store = SynonymStore(session)
         draft = store.draft()
         live = store.live()
@@ -97,7 +92,7 @@ def synonyms_page(
 
 def _write(request: Request, user: ConsoleUser, action: Any, done: str) -> Response:
     try:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             result = action(SynonymStore(session), UserStore(session))
     except SynonymInputError as error:
         return _page(request, user, error=str(error), code=400)

@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from bot.console.pages import redirect, render
+from bot.deps import AnyUser, database_of
 from bot.security.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
-    AnyUser,
     ConsoleUser,
     clear_session_cookie,
     cookie_secure,
@@ -96,7 +96,7 @@ async def login(
 ) -> Response:
     if not csrf_matches(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
         return _login_page(request, next, "登入表單已過期，請再試一次。", username, status.HTTP_403_FORBIDDEN)
-    database: Database = request.app.state.database
+    database = database_of(request)
     old = request.cookies.get(SESSION_COOKIE, "")
     result = await run_in_threadpool(_login, database, username, password, old)
     if result.user is None:
@@ -117,7 +117,7 @@ def _logout(database: Database, token: str, username: str) -> None:
 
 @router.post("/console/logout")
 async def logout(request: Request, user: AnyUser) -> Response:
-    database: Database = request.app.state.database
+    database = database_of(request)
     await run_in_threadpool(_logout, database, request.cookies.get(SESSION_COOKIE, ""), user.username)
     response = redirect(request, "/console/login", "您已登出。")
     clear_session_cookie(request, response)
@@ -173,7 +173,7 @@ async def change_password(
     if new_password != confirm_password:
         error = "兩次輸入的新密碼不一致。"
     else:
-        database: Database = request.app.state.database
+        database = database_of(request)
         error = await run_in_threadpool(
             _change_password, database, user.username, current_password, new_password
         )

@@ -23,6 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from bot.deps import settings_of
 from bot.security.auth import ConsoleAuthError, ConsoleUser, cookie_secure, is_api
 from bot.store.users import Role
 
@@ -148,7 +149,7 @@ def render(
         "csrf_token": user.csrf_token if user else "",
         "nav": _nav(request, user),
         "flash": message,
-        "local": partial(local_time, zone=request.app.state.settings.handoff.zone),
+        "local": partial(local_time, zone=settings_of(request).handoff.zone),
         **context,
     }
     response = templates.TemplateResponse(

@@ -13,10 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from bot.console.dashboard_view import (
     DIMENSION_NAMES,
     PAGE_REFRESH_LIMIT,
-    Supervisor,
     city_sentence,
     cluster_threshold,
-    database_of,
     figures_context,
     load_dashboard,
     local_text,
@@ -24,6 +22,7 @@ from bot.console.dashboard_view import (
     trend_charts,
 )
 from bot.console.pages import render
+from bot.deps import SupervisorUser, database_of, settings_of
 from bot.metrics.queries import Figures, Filters, month_period, summary, trend, year_period
 from bot.metrics.refresh import refresh
 from bot.store import Database
@@ -59,12 +58,12 @@ def _not_found() -> Exception:
 
 
 @router.get("/console/reports", response_class=RedirectResponse)
-async def reports_index(request: Request, user: Supervisor) -> RedirectResponse:
+async def reports_index(request: Request, user: SupervisorUser) -> RedirectResponse:
     return RedirectResponse(f"/console/reports/{today().year}", status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/console/reports/{year}", response_class=HTMLResponse)
-async def year_report(request: Request, user: Supervisor, year: int) -> HTMLResponse:
+async def year_report(request: Request, user: SupervisorUser, year: int) -> HTMLResponse:
     report = await run_in_threadpool(load_year, database_of(request), _year(year))
     return render(
         request,
@@ -79,7 +78,7 @@ async def year_report(request: Request, user: Supervisor, year: int) -> HTMLResp
 
 
 @router.get("/console/reports/{year}/{month}", response_class=HTMLResponse)
-async def month_report(request: Request, user: Supervisor, year: int, month: int) -> HTMLResponse:
+async def month_report(request: Request, user: SupervisorUser, year: int, month: int) -> HTMLResponse:
     if not 1 <= month <= 12:
         raise _not_found()
     start, end = month_period(_year(year), month)
@@ -99,7 +98,7 @@ async def month_report(request: Request, user: Supervisor, year: int, month: int
         board=board,
         charts=trend_charts(board),
         sentence=city_sentence(board.summary),
-        refreshed=local_text(page.refreshed_at, request.app.state.settings.handoff.zone),
+        refreshed=local_text(page.refreshed_at, settings_of(request).handoff.zone),
         breakdowns=[
             (d, DIMENSION_NAMES[d], rows, max((r.questions for r in rows), default=0))
             for d, rows in (

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from bot.console.pages import redirect, render
-from bot.security.auth import AdminUser
+from bot.deps import AdminUser, database_of
 from bot.store import Database
 from bot.store.models import AuditRow, utcnow
 from bot.store.users import MIN_PASSWORD_CHARS, AccountError, Role, UserStore, is_locked
@@ -26,11 +26,6 @@ _ACCOUNT_ERRORS = {
     "active": "最後一位啟用中的系統管理員不能停用。",
 }
 AUDIT_PAGE = 50
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
 
 
 def _users(database: Database) -> list[dict[str, Any]]:
@@ -64,7 +59,7 @@ def _page(
         request,
         "console/users.html",
         user=user,
-        users=_users(_database(request)),
+        users=_users(database_of(request)),
         roles=ROLE_NAMES,
         error=error,
         form=form or {},
@@ -100,7 +95,7 @@ async def create_user(
         return await run_in_threadpool(_page, request, user, error="請選擇角色。", form=form, code=400)
 
     def create() -> None:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             UserStore(session).create(
                 username, password, chosen, actor=user.username, display_name=display_name.strip()
             )
@@ -118,7 +113,7 @@ async def create_user(
 
 async def _change(request: Request, user: AdminUser, action: Any, done: str) -> Response:
     def run() -> Any:
-        with _database(request).session() as session:
+        with database_of(request).session() as session:
             return action(UserStore(session))
 
     try:
@@ -198,7 +193,7 @@ async def audit_page(
     action: Annotated[str, Query(max_length=40)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    rows, total = await run_in_threadpool(_audit, _database(request), actor, action, page)
+    rows, total = await run_in_threadpool(_audit, database_of(request), actor, action, page)
     return render(
         request,
         "console/audit.html",

@@ -13,9 +13,8 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Response, status
+from fastapi import HTTPException, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from bot.settings import Settings
@@ -23,15 +22,11 @@ from bot.store import Database
 from bot.store.users import Role, UserStore
 
 __all__ = [
-    "AdminUser",
-    "AnyUser",
     "ConsoleAuthError",
     "ConsoleUser",
     "CSRF_FIELD",
     "CSRF_HEADER",
     "SESSION_COOKIE",
-    "StaffUser",
-    "SupervisorUser",
     "clear_session_cookie",
     "current_user",
     "require_role",
@@ -69,6 +64,8 @@ class ConsoleAuthError(HTTPException):
     """
 
 
+# bot.deps (above this module: its user aliases are built from require_role) has the same two
+# readers of app.state; these stay here so that auth does not import it.
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -142,8 +139,8 @@ def require_role(*roles: Role | str) -> Callable[[Request], Awaitable[ConsoleUse
     """A dependency returning the logged-in user when their role is one of ``roles``.
 
     Admins pass every check; no roles means any logged-in user. A state-changing request
-    must also carry the session's CSRF token. Use as ``Depends(require_role("staff"))`` or
-    through the aliases ``StaffUser``, ``SupervisorUser``, ``AdminUser``, ``AnyUser``.
+    must also carry the session's CSRF token. Routes use it through the aliases of ``bot.deps``
+    (``StaffUser``, ``SupervisorUser``, ``AdminUser``, ``AnyUser``).
     """
     allowed = tuple(Role(r) for r in roles)
 
@@ -164,9 +161,3 @@ def require_role(*roles: Role | str) -> Callable[[Request], Awaitable[ConsoleUse
 
     dependency.__name__ = f"require_role_{'_'.join(r.value for r in allowed) or 'any'}"
     return dependency
-
-
-StaffUser = Annotated[ConsoleUser, Depends(require_role(Role.STAFF))]
-SupervisorUser = Annotated[ConsoleUser, Depends(require_role(Role.SUPERVISOR))]
-AdminUser = Annotated[ConsoleUser, Depends(require_role(Role.ADMIN))]
-AnyUser = Annotated[ConsoleUser, Depends(require_role())]
