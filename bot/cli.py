@@ -160,6 +160,7 @@ def purge(
     Raw turn text is blanked (the redacted copy and every count stay), idle conversations
     forget their channel address, closed cases lose their phone and photo and are redacted.
     """
+    from bot.cluster.tracker_events import purge_tracker_events
     from bot.store import Database
     from bot.store.retention import cutoffs
     from bot.store.retention import purge as run_purge
@@ -169,7 +170,9 @@ def purge(
     database = Database(settings.database_url_plain)
     database.migrate()
     try:
-        report = run_purge(database, *cutoffs(settings.privacy), dry_run=dry_run)
+        turn_cutoff, case_cutoff = cutoffs(settings.privacy)
+        report = run_purge(database, turn_cutoff, case_cutoff, dry_run=dry_run)
+        rasa_events = purge_tracker_events(database, turn_cutoff, dry_run=dry_run)
         stale = 0
         if not dry_run:  # counts of failed status checks past their window and lock-out
             with database.session() as session:
@@ -177,6 +180,9 @@ def purge(
     finally:
         database.dispose()
     typer.echo(report.summary())
+    if rasa_events:
+        verb = "would be" if dry_run else "were"
+        typer.echo(f"Rasa's tracker store: {rasa_events} events before {turn_cutoff:%Y-%m-%d} {verb} deleted")
     if stale:
         typer.echo(f"status checks: {stale} stale failure count(s) deleted")
 

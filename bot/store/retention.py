@@ -11,9 +11,8 @@ Past ``privacy.retention_days``:
 - a case notification delivered or given up, and a message kept for a web widget to fetch
   (an agent's reply, a notice), are deleted: what they said stays in the turn log (redacted)
   and in the case's history;
-- where Rasa's SQL tracker store shares the database (``bot1999 run-cluster``), its events
-  (table ``events``: what citizens typed, slots, forms) are deleted. A Rasa conversation
-  session lasts an hour, so no live conversation loses its state.
+- Rasa's tracker store, where it shares the database, is purged beside this by
+  ``bot.cluster.tracker_events`` (the store does not know Rasa's tables).
 
 Past ``privacy.case_retention_days`` after it was closed or rejected, a case loses its
 contact phone and photo, and its description, place, sender and the notes on its history are
@@ -25,14 +24,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, column, delete, exists, func, inspect, or_, select, table
+from sqlalchemy import Select, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.cases import CaseStatus
 from bot.privacy import redact
-from bot.settings import PrivacySettings
 from bot.store import Database
 from bot.store.models import (
     CaseEventRow,
@@ -45,10 +43,9 @@ from bot.store.models import (
     utcnow,
 )
 
-__all__ = ["PurgeReport", "cutoffs", "purge"]
+__all__ = ["PurgeReport", "RetentionPolicy", "cutoffs", "purge"]
 
 BATCH = 500
-RASA_EVENTS = table("events", column("timestamp"))  # Rasa's SQL tracker store (seconds since 1970)
 _FINAL = (CaseStatus.CLOSED.value, CaseStatus.REJECTED.value)
 Row = TypeVar("Row")
 
@@ -64,7 +61,6 @@ class PurgeReport:
     case_notes: int = 0
     notifications: int = 0
     web_messages: int = 0
-    rasa_events: int = 0
     dry_run: bool = False
 
     def summary(self) -> str:
@@ -74,13 +70,22 @@ class PurgeReport:
             f"(redacted copies and counts kept); {self.conversations} channel addresses {verb} forgotten; "
             f"{self.channel_events} handled channel events, {self.notifications} sent notifications and "
             f"{self.web_messages} web-widget messages {verb} deleted; "
-            f"{self.rasa_events} events of Rasa's tracker store {verb} deleted; "
             f"cases closed before {self.case_cutoff:%Y-%m-%d}: {self.cases} {verb} cleared of personal data "
             f"({self.case_notes} history notes redacted)"
         )
 
 
-def cutoffs(privacy: PrivacySettings, now: datetime | None = None) -> tuple[datetime, datetime]:
+class RetentionPolicy(Protocol):
+    """How long personal data is kept (``bot.settings.PrivacySettings`` is one)."""
+
+    @property
+    def retention_days(self) -> int: ...
+
+    @property
+    def case_retention_days(self) -> int: ...
+
+
+def cutoffs(privacy: RetentionPolicy, now: datetime | None = None) -> tuple[datetime, datetime]:
     """(turn cutoff, case cutoff): data older than these is purged."""
     now = now or utcnow()
     return now - timedelta(days=privacy.retention_days), now - timedelta(days=privacy.case_retention_days)
@@ -184,24 +189,17 @@ def purge(
     # never a notification still waiting to go out
     sent = or_(NotificationRow.delivered_at < turn_cutoff, NotificationRow.failed_at < turn_cutoff)
     fetched = WebOutboxRow.created_at < turn_cutoff
-    rasa_old = RASA_EVENTS.c.timestamp < turn_cutoff.timestamp()
-    rasa = inspect(database.engine).has_table("events")
     with database.session() as session:
         conversations = _count(session, select(func.count()).select_from(ConversationRow).where(*idle))
         events = _count(session, select(func.count()).select_from(ChannelEventRow).where(*old_event))
         notifications = _count(session, select(func.count()).select_from(NotificationRow).where(sent))
         web_messages = _count(session, select(func.count()).select_from(WebOutboxRow).where(fetched))
-        rasa_events = (
-            _count(session, select(func.count()).select_from(RASA_EVENTS).where(rasa_old)) if rasa else 0
-        )
         if not dry_run:
             for conversation in session.scalars(select(ConversationRow).where(*idle)):
                 conversation.address = ""
             session.execute(delete(ChannelEventRow).where(*old_event))
             session.execute(delete(NotificationRow).where(sent))
             session.execute(delete(WebOutboxRow).where(fetched))
-            if rasa:
-                session.execute(delete(RASA_EVENTS).where(rasa_old))
     return PurgeReport(
         turn_cutoff,
         case_cutoff,
@@ -212,7 +210,6 @@ def purge(
         notes,
         notifications,
         web_messages,
-        rasa_events,
         dry_run=dry_run,
     )
 

@@ -16,17 +16,30 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import and_, delete, or_
 from sqlalchemy.orm import Session
 
 from bot.cases import normalise_case_number
-from bot.settings import StatusCheckSettings
 from bot.store.cases import CaseStore
 from bot.store.db import upsert
 from bot.store.models import CaseRow, StatusCheckRow, utcnow
 
-__all__ = ["Outcome", "StatusCheck", "StatusChecks"]
+__all__ = ["LockoutPolicy", "Outcome", "StatusCheck", "StatusChecks"]
+
+
+class LockoutPolicy(Protocol):
+    """When a case number is locked out (``bot.settings.StatusCheckSettings`` is one)."""
+
+    @property
+    def max_failures(self) -> int: ...
+
+    @property
+    def window_minutes(self) -> float: ...
+
+    @property
+    def lockout_minutes(self) -> float: ...
 
 
 class Outcome(StrEnum):
@@ -45,7 +58,7 @@ class StatusCheck:
 class StatusChecks:
     """Repository over one session; the caller owns the transaction (commit right after a check)."""
 
-    def __init__(self, session: Session, policy: StatusCheckSettings) -> None:
+    def __init__(self, session: Session, policy: LockoutPolicy) -> None:
         self.session = session
         self.policy = policy
 

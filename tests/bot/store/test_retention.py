@@ -178,38 +178,6 @@ def test_purge_blanks_old_personal_data_and_keeps_every_count(database: Database
     ) == (0,) * 7
 
 
-def test_rasa_tracker_events_past_retention_are_deleted(database: Database) -> None:
-    """Where Rasa's SQL tracker store shares the database (run-cluster), its old events go too."""
-    with database.engine.begin() as connection:  # Rasa's table, as its SQLTrackerStore creates it
-        connection.exec_driver_sql("DROP TABLE IF EXISTS events")  # another test's Rasa may have made one
-        connection.exec_driver_sql(
-            "CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
-            "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, data TEXT)"
-        )
-        for number, at in enumerate((OLD, OLD, RECENT, NOW), start=1):
-            connection.exec_driver_sql(
-                "INSERT INTO events (id, sender_id, type_name, timestamp, data) VALUES "
-                f"({number}, 'p_old', 'user', {at.timestamp()}, '{{\"text\": \"{RAW}\"}}')"
-            )
-    turn_cutoff, case_cutoff = cutoffs(PrivacySettings(retention_days=90), NOW)
-    assert purge(database, turn_cutoff, case_cutoff, dry_run=True).rasa_events == 2
-    report = purge(database, turn_cutoff, case_cutoff)
-    assert report.rasa_events == 2
-    assert "2 events of Rasa's tracker store were deleted" in report.summary()
-    with database.engine.connect() as connection:
-        assert [row[0] for row in connection.exec_driver_sql("SELECT id FROM events ORDER BY id")] == [3, 4]
-    assert purge(database, turn_cutoff, case_cutoff).rasa_events == 0
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE events")
-
-
-def test_without_rasa_tables_nothing_of_rasa_is_counted(database: Database) -> None:
-    with database.engine.begin() as connection:
-        connection.exec_driver_sql("DROP TABLE IF EXISTS events")
-    turn_cutoff, case_cutoff = cutoffs(PrivacySettings(), NOW)
-    assert purge(database, turn_cutoff, case_cutoff).rasa_events == 0
-
-
 def test_a_dry_run_counts_and_changes_nothing(database: Database) -> None:
     seed(database)
     turn_cutoff, case_cutoff = cutoffs(PrivacySettings(), NOW)
@@ -229,6 +197,11 @@ def test_the_purge_command(tmp_path: Path) -> None:
     with database.session() as session:  # a failed status check long ago: its count is stale
         long_ago = datetime(2026, 1, 1, tzinfo=UTC)
         StatusChecks(session, StatusCheckSettings()).check("261207-9999-0", "123", now=long_ago)
+    with database.engine.begin() as connection:  # Rasa's tracker store in the same database
+        connection.exec_driver_sql("CREATE TABLE events (id INTEGER PRIMARY KEY, timestamp FLOAT)")
+        connection.exec_driver_sql(
+            f"INSERT INTO events VALUES (1, {OLD.timestamp()}), (2, {NOW.timestamp()})"
+        )
     database.dispose()
     env = {
         **os.environ,
@@ -248,6 +221,7 @@ def test_the_purge_command(tmp_path: Path) -> None:
     assert "2 raw texts were blanked" in result.stdout
     assert "1 were cleared of personal data" in result.stdout
     assert "status checks: 1 stale failure count(s) deleted" in result.stdout
+    assert "Rasa's tracker store: 1 events before" in result.stdout, "bot.cluster.tracker_events, beside"
     database = Database(url)
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(TurnRow).where(TurnRow.text != "")) == 1
