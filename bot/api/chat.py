@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 
 from bot.channels.inbox import EventLedger
-from bot.chat.service import LOG_RETRY_SECONDS, ChatService
-from bot.deps import DatabaseDep, settings_of
+from bot.chat.service import LOG_RETRY_SECONDS
+from bot.deps import ChatDep, DatabaseDep, SettingsDep
 from bot.messages import ChatRequest, ChatResponse, Incoming
 from bot.settings import Settings
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["chat"])
-
-
-def _service(request: Request) -> ChatService:
-    service: ChatService = request.app.state.chat
-    return service
 
 
 def lease_seconds(settings: Settings) -> float:
@@ -42,9 +36,9 @@ def web_event_id(sender: str, message_id: str) -> str:
 )
 async def chat(
     body: ChatRequest,
-    request: Request,
-    service: Annotated[ChatService, Depends(_service)],
+    service: ChatDep,
     database: DatabaseDep,
+    settings: SettingsDep,
 ) -> ChatResponse:
     """Send one message (text, a button's payload, or a location); get the bot's replies.
 
@@ -61,7 +55,7 @@ async def chat(
     )
     if body.message_id is None:
         return await service.handle(message)
-    ledger = EventLedger(database, "web", lease_seconds=lease_seconds(settings_of(request)))
+    ledger = EventLedger(database, "web", lease_seconds=lease_seconds(settings))
     event_id = web_event_id(body.sender, body.message_id)
     new, held = await service.admit(message, ("web", event_id))  # one transaction for both
     if not new:

@@ -2,15 +2,14 @@
 
 How to add a page (for the agent inbox, the failure queue, the dashboard ...)::
 
-    from typing import Annotated
-    from fastapi import APIRouter, Depends, Form, Request
-    from bot.console import ConsoleUser, StaffUser, redirect, render, require_role
+    from fastapi import APIRouter, Form, Request
+    from bot.console import redirect, render
+    from bot.deps import SessionDep, StaffUser    # every route dependency is in bot.deps
 
     router = APIRouter(include_in_schema=False)
 
     @router.get("/console/inbox")
-    def inbox(request: Request, user: StaffUser) -> HTMLResponse:    # or
-        # user: Annotated[ConsoleUser, Depends(require_role("staff", "supervisor"))]
+    def inbox(request: Request, user: StaffUser, session: SessionDep) -> HTMLResponse:
         return render(request, "console/inbox.html", user=user, cases=...)
 
     @router.post("/console/inbox/{case_id}/take")
@@ -18,7 +17,8 @@ How to add a page (for the agent inbox, the failure queue, the dashboard ...)::
         ...                                   # CSRF was checked by require_role already
         return redirect(request, "/console/inbox", "已接手案件")      # 303 + a flash message
 
-- ``require_role(*roles)`` returns the logged-in ``ConsoleUser`` (username, role, csrf_token);
+- ``require_role(*roles)`` (``bot.security.auth``; the aliases ``StaffUser``, ``SupervisorUser``,
+  ``AdminUser``, ``AnyUser`` of ``bot.deps`` are built from it) returns the logged-in ``ConsoleUser`` (username, role, csrf_token);
   admins pass every check, ``require_role()`` admits any role. Not logged in: a page redirects
   to ``/console/login?next=…``, a path under ``/api/`` or ``/console/api/`` gets 401 JSON; wrong
   role: a refusal page or 403 JSON. Every POST/PUT/PATCH/DELETE must carry the session's CSRF
