@@ -68,9 +68,10 @@ run-cluster: $(VENV)/.installed $(RASA_MODEL) ## Run 2 replicas of actions, Rasa
 serve: $(VENV)/.installed ## Run only the HTTP service (no set-up), for development
 	exec $(VENV)/bin/bot1999 serve
 
-lint: $(VENV)/.installed ## ruff (lint and format check)
+lint: $(VENV)/.installed ## ruff (lint and format check) and import-linter (the layers of docs/architecture.md)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 typecheck: $(VENV)/.installed ## mypy (strict)
 	$(VENV)/bin/mypy
