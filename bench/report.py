@@ -164,6 +164,16 @@ def _when() -> str:
     )
 
 
+def _hand_written(path: Path) -> list[str]:
+    """The sections of an existing report that no command writes (e.g. the log of load runs), kept."""
+    if not path.is_file():
+        return []
+    titles = {title for title, _, _ in SECTIONS}
+    _, *parts = path.read_text(encoding="utf-8").split("\n## ")
+    kept = [part for part in parts if part.split("\n", 1)[0] not in titles]
+    return [("## " + part).rstrip("\n") + "\n" for part in kept]
+
+
 def rerun(word: str, path: Path) -> None:
     """Replace the sections whose command contains ``word`` in an existing report."""
     chosen = [section for section in SECTIONS if any(word in part for part in section[1])]
@@ -200,6 +210,7 @@ def main() -> None:
     ]
     for section in SECTIONS:
         lines += _section(*section)
+    lines += _hand_written(report)
     report.write_text("\n".join(lines), encoding="utf-8")
     print("wrote docs/benchmarks.md", file=sys.stderr)
 
