@@ -18,7 +18,7 @@ RASA_MODEL := models/bot1999.tar.gz
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup run run-cluster serve train test check bench loadtest faulttest lint typecheck format clean browser test-browser rasa-test audit
+.PHONY: help setup run run-cluster serve train test check bench loadtest faulttest lint typecheck format clean browser test-browser screenshots rasa-test audit
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -90,6 +90,15 @@ browser: ## Install Debian's Chromium, chromedriver and CJK fonts for the browse
 
 test-browser: $(VENV)/.installed browser ## Only the browser tests; screenshots and axe results in tests/output/
 	$(VENV)/bin/pytest -m e2e tests/e2e
+
+# The README's three pictures, taken by the browser tests that reach each page (an ordinary test
+# run writes none: the tests write them only with BOT1999_SCREENSHOTS set, tests/e2e/chat_ui.py).
+SCREENSHOT_TESTS := tests/e2e/test_conversation.py::test_an_faq_answer_with_typing_indicator_survives_a_reload \
+  tests/e2e/test_console_kb.py::test_staff_edit_and_publish_and_the_chat_answers_anew \
+  tests/e2e/test_dashboard.py::test_a_supervisor_reads_the_dashboard_and_the_reports
+
+screenshots: $(VENV)/.installed browser ## Take the README's screenshots (chat, console, dashboard; 1280×800) into docs/img/ with the browser tests
+	BOT1999_SCREENSHOTS=docs/img $(VENV)/bin/pytest -p no:xdist -q $(SCREENSHOT_TESTS)
 
 # pytest-xdist: two workers (this machine's cores); tests that share an expensive fixture (the
 # Rasa stack, Chromium, the cluster, a module's fixture) run on one worker (tests/conftest.py).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +14,22 @@ __all__ = [
     "PHONE",
     "SCREENSHOTS",
     "AXE_RESULTS",
+    "DOCS_SCREENSHOTS",
+    "docs_screenshot",
     "focused",
     "has_focus_ring",
     "run_axe",
     "screenshot",
 ]
 
+REPO = Path(__file__).resolve().parents[2]
 OUTPUT = Path(__file__).resolve().parents[1] / "output"
 SCREENSHOTS = OUTPUT / "screenshots"
 AXE_RESULTS = OUTPUT / "axe"
 AXE_SOURCE = Path(__file__).with_name("vendor") / "axe.min.js"
+# the folder for the README's screenshots (make screenshots sets it to docs/img); unset, none is taken
+DOCS_SCREENSHOTS = "BOT1999_SCREENSHOTS"
+DOCS_VIEWPORT = {"width": 1280, "height": 800}
 PHONE: dict[str, Any] = {
     "viewport": {"width": 360, "height": 740},
     "device_scale_factor": 2,
@@ -137,3 +144,35 @@ def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def docs_screenshot(page: Page, name: str, *, top: bool = False) -> Path | None:
+    """The README's picture ``name``.png: the page at 1280×800, written into the folder that
+    ``BOT1999_SCREENSHOTS`` names (``make screenshots``: docs/img) and made small (256 colours,
+    optimised); ``top``: scrolled to the top of the page first. Without that variable nothing is
+    written, so an ordinary test run leaves the tracked images alone."""
+    folder = os.environ.get(DOCS_SCREENSHOTS, "")
+    if not folder:
+        return None
+    path = Path(folder) if Path(folder).is_absolute() else REPO / folder
+    path = path / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size
+    page.set_viewport_size(DOCS_VIEWPORT)
+    try:
+        if top:
+            page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), animations="disabled", caret="hide")
+    finally:
+        if before is not None:
+            page.set_viewport_size(before)
+    _shrink(path)
+    return path
+
+
+def _shrink(path: Path) -> None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)

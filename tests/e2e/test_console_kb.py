@@ -21,7 +21,7 @@ from bot.store.users import Role, UserStore
 from knowledge.importers import Parsed
 from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
-from tests.e2e.chat_ui import ChatPage, run_axe, screenshot
+from tests.e2e.chat_ui import ChatPage, docs_screenshot, run_axe, screenshot
 from tests.e2e.conftest import RECORDS, with_chat_pages
 from tests.e2e.live_server import closed_port, serve
 
@@ -116,6 +116,7 @@ def test_staff_edit_and_publish_and_the_chat_answers_anew(
     page.get_by_role("button", name="搜尋").click()
     expect(page.get_by_role("table")).to_contain_text("房屋稅什麼時候繳？")
     screenshot(page, "console-kb-list")
+    docs_screenshot(page, "console")  # the README's (make screenshots)
     page.get_by_role("link", name="房屋稅什麼時候繳？").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("F-2")
 

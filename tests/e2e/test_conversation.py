@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.cases import is_valid_case_number
 from bot.store import Database
 from bot.store.models import TurnRow
-from tests.e2e.chat_ui import ChatPage, screenshot
+from tests.e2e.chat_ui import ChatPage, docs_screenshot, screenshot
 from tests.e2e.conftest import TAX_WAYS, LiveApp
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +45,7 @@ def test_an_faq_answer_with_typing_indicator_survives_a_reload(page: Page, live_
     expect(form).to_have_attribute("href", live_app.url + "cases/new")
     expect(form).not_to_have_attribute("target", "_blank")
     screenshot(page, "chat-desktop-answer")
+    docs_screenshot(page, "chat")  # the README's (make screenshots)
 
     page.reload()
     expect(chat.mine("舊沙發要怎麼丟")).to_have_count(1)

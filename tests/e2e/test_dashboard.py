@@ -28,7 +28,7 @@ from bot.store import Database
 from bot.store.users import Role, UserStore
 from tests.browser import PATIENCE_MS
 from tests.conftest import app_settings
-from tests.e2e.chat_ui import run_axe, screenshot
+from tests.e2e.chat_ui import docs_screenshot, run_axe, screenshot
 from tests.e2e.live_server import closed_port, serve
 
 pytestmark = pytest.mark.e2e
@@ -143,6 +143,7 @@ def test_a_supervisor_reads_the_dashboard_and_the_reports(open_page: Callable[..
     page.get_by_text("趨勢明細（31 列）").click()
     expect(page.get_by_role("table", name="趨勢明細")).to_contain_text("2026-03-31")
     screenshot(page, "dashboard-march", full_page=True)
+    docs_screenshot(page, "dashboard", top=True)  # the README's (make screenshots)
 
     page.get_by_label("管道", exact=True).select_option(label="LINE")
     page.get_by_role("button", name="套用").click()
