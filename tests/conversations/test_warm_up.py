@@ -83,7 +83,6 @@ def test_the_first_turn_after_bot1999_run_is_up_is_answered_by_rasa(tmp_path: Pa
         "BOT1999_KNOWLEDGE__ENCODER": "hashing",
         "BOT1999_KNOWLEDGE__MODEL_CACHE_DIR": str(tmp_path / "models"),
         "BOT1999_RASA__URL": f"http://127.0.0.1:{free_port()}",
-        "BOT1999_RASA__ACTIONS_PORT": str(free_port()),
         "BOT1999_RASA__MODEL": str(MODEL),
     }
     log = tmp_path / "run.log"
