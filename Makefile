@@ -62,7 +62,7 @@ setup: $(VENV)/.installed $(RASA_MODEL) ## Create the environments, the database
 run: $(VENV)/.installed $(RASA_MODEL) ## Set up and run the bot on http://127.0.0.1:8000 until Ctrl-C
 	exec $(VENV)/bin/bot1999 run
 
-run-cluster: $(VENV)/.installed $(RASA_MODEL) ## Run 2 replicas of actions, Rasa and the bot behind a balancer on :8000 (PostgreSQL + Redis) until Ctrl-C
+run-cluster: $(VENV)/.installed $(RASA_MODEL) ## Run 2 replicas of Rasa and the bot (which serves the actions) behind a balancer on :8000 (PostgreSQL + Redis) until Ctrl-C
 	exec $(VENV)/bin/bot1999 run-cluster
 
 serve: $(VENV)/.installed ## Run only the HTTP service (no set-up), for development

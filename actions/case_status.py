@@ -9,12 +9,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.providers import database
+from actions.providers import database, settings
 from actions.replies import send
 from bot.cases import CaseStatus
 from bot.cases.status import STATUS_LABELS
 from bot.messages import Reply
-from bot.settings import get_settings, local_zone
+from bot.settings import local_zone
 from bot.store.status_checks import Outcome, StatusChecks
 
 
@@ -28,7 +28,7 @@ class ActionCaseStatus(Action):
         number = str(tracker.get_slot("case_number") or "")
         digits = str(tracker.get_slot("phone_last3") or "")
         with database().session() as session:
-            check = StatusChecks(session, get_settings().status_check).check(number, digits)
+            check = StatusChecks(session, settings().status_check).check(number, digits)
             row = check.case
             if check.outcome is Outcome.LOCKED and check.locked_until is not None:
                 until = check.locked_until.astimezone(local_zone())

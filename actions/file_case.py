@@ -10,12 +10,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.case_form import NONE
-from actions.providers import database
+from actions.providers import database, settings
 from actions.replies import send
 from bot.cases import match_category
 from bot.handoff.notifications import notify_case_filed
 from bot.messages import Reply
-from bot.settings import get_settings
 from bot.store.cases import CaseInputError, CaseStore, NewCase
 
 FORM_SLOTS = ("category", "location", "description", "photo", "phone", "consent", "confirmed")
@@ -57,7 +56,7 @@ class ActionFileCase(Action):
             with database().session() as session:
                 row = CaseStore(session).file(_new_case(tracker))
                 # pushed only if this reply (which carries the number) does not reach the citizen
-                grace = timedelta(seconds=get_settings().handoff.filed_notice_grace_seconds)
+                grace = timedelta(seconds=settings().handoff.filed_notice_grace_seconds)
                 notify_case_filed(session, row, grace=grace)
                 number, agency, hours, phone = (
                     row.number,

@@ -13,11 +13,10 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.providers import database
+from actions.providers import database, settings
 from actions.replies import send, send_turn
 from bot.handoff.takeover import request_human
 from bot.messages import Reply
-from bot.settings import get_settings
 
 
 class ActionHandoff(Action):
@@ -27,7 +26,7 @@ class ActionHandoff(Action):
     def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        settings = get_settings().handoff
+        handoff = settings().handoff
         channel = str((tracker.latest_message.get("metadata") or {}).get("channel") or "web")
         reason = str(tracker.get_slot("last_question") or "")
         with database().session() as session:
@@ -35,9 +34,9 @@ class ActionHandoff(Action):
                 session,
                 tracker.sender_id,
                 channel=channel,
-                settings=settings,
+                settings=handoff,
                 reason=reason,
-                grace=timedelta(seconds=settings.filed_notice_grace_seconds),
+                grace=timedelta(seconds=handoff.filed_notice_grace_seconds),
             )
         send(dispatcher, [Reply(kind="handoff", text=outcome.text)])
         send_turn(dispatcher, decision="handoff")

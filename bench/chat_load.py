@@ -1,7 +1,7 @@
-"""Chat latency end to end: ``POST /api/chat`` through the bot, Rasa and the action server.
+"""Chat latency end to end: ``POST /api/chat`` through the bot (which serves the actions too) and Rasa.
 
 Starts the production stack the way operators do (``bot1999 run``: set-up with the default
-knowledge base, the action server, Rasa with its warm-up, the bot) on free ports over a
+knowledge base, Rasa with its warm-up, the bot serving the actions) on free ports over a
 scratch SQLite store, then:
 
 1. the first turn after start-up (``bot1999 run`` says the bot is up only once Rasa is
@@ -159,7 +159,6 @@ def _start(folder: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
         "BOT1999_SERVER__PORT": str(port),
         "BOT1999_SERVER__LOG_LEVEL": "warning",
         "BOT1999_RASA__URL": f"http://127.0.0.1:{free_port()}",
-        "BOT1999_RASA__ACTIONS_PORT": str(free_port()),
         "RASA_TELEMETRY_ENABLED": "false",
     }
     log = folder / "run.log"
@@ -240,7 +239,7 @@ def main() -> None:
     p95 = results.percentile(0.95)
     degraded = results.modes.get("degraded", 0)
     passed = first_mode == "normal" and p95 <= TARGET_P95_MS and not results.errors and not degraded
-    print(f"stack: bot1999 run (bot, Rasa, action server), default knowledge base; up in {startup:.0f} s")
+    print(f"stack: bot1999 run (bot with the actions, Rasa), default knowledge base; up in {startup:.0f} s")
     print(f"first turn after start-up: {first_mode}, {first_ms:.0f} ms (target: normal, not degraded)")
     print(
         f"{args.conversations} concurrent conversations, {think[0]:g}-{think[1]:g} s before each message, "

@@ -83,7 +83,7 @@ class FaultCluster:
         return f"http://127.0.0.1:{self.env['BOT1999_CLUSTER__BALANCER_PORT']}"
 
     def port(self, kind: str, number: int) -> int:
-        """The port of replica ``number`` (1-based) of ``bot``, ``rasa`` or ``actions``."""
+        """The port of replica ``number`` (1-based) of ``bot`` or ``rasa``."""
         return int(self.env[f"BOT1999_CLUSTER__{kind.upper()}_PORT"]) + number - 1
 
     # --- start and stop ---------------------------------------------------------------
@@ -149,9 +149,9 @@ class FaultCluster:
         return bool(backends) and all(b["healthy"] for b in backends)
 
     def pid(self, kind: str, number: int) -> int:
-        """The process id of replica ``number`` of ``bot``, ``rasa`` or ``actions``."""
+        """The process id of replica ``number`` of ``bot`` or ``rasa``."""
         assert self.process is not None
-        marker = {"bot": " bot serve ", "rasa": "rasa_run.py", "actions": "rasa_sdk"}[kind]
+        marker = {"bot": " bot serve ", "rasa": "rasa_run.py"}[kind]
         port = str(self.port(kind, number))
         children = subprocess.run(
             ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
@@ -169,7 +169,7 @@ class FaultCluster:
     def answers(self, kind: str, number: int) -> bool:
         """Replica ``number`` of ``kind`` is up again and answering."""
         port = self.port(kind, number)
-        path = {"bot": "/healthz", "rasa": "/status", "actions": "/health"}[kind]
+        path = {"bot": "/healthz", "rasa": "/status"}[kind]
         try:
             response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2)
         except httpx.HTTPError:
@@ -221,7 +221,6 @@ def _redis_back(cluster: FaultCluster) -> bool:
 FAULTS = [
     _kill("bot", 1),
     _kill("rasa", 1),
-    _kill("actions", 2),
     Fault(
         "PostgreSQL restart",
         "pg_ctl restart -m fast (every connection cut)",

@@ -1,12 +1,12 @@
-"""Faults under load: kill -9 a bot, a Rasa and an action server, restart PostgreSQL, stop Redis.
+"""Faults under load: kill -9 a bot and a Rasa, restart PostgreSQL, stop Redis.
 
 Starts ``bot1999 run-cluster`` on a PostgreSQL and a Redis of its own (``bench.fault_cluster``:
 nothing else on the machine is disturbed), offers ``--rate`` turns a second of realistic
 conversations (``bench.fault_load``: the load test's citizens, who resend an unanswered
 message with the same ``message_id`` as the web widget does), and injects each fault in turn:
 
-- ``kill -9`` of bot replica 1, of Rasa replica 1 and of action server 2 (the supervisor
-  starts each again);
+- ``kill -9`` of bot replica 1 (which serves its Rasa's actions too) and of Rasa replica 1
+  (the supervisor starts each again);
 - ``pg_ctl restart -m fast`` of PostgreSQL (every connection of every process cut);
 - Redis stopped for 10 s, then started empty (rate limits, Rasa's lock store, agents' presence).
 
@@ -18,7 +18,7 @@ the database: every answered message logged exactly once, every message the bot 
 answered, every case the bot gave a number for stored exactly once (or announced by notice),
 every rating it thanked for stored.
 
-    .venv/bin/python -m bench.faults [--rate 12] [--settle 15] [--faults bot,rasa,actions,postgres,redis]
+    .venv/bin/python -m bench.faults [--rate 12] [--settle 15] [--faults bot,rasa,postgres,redis]
                                      [--json FILE] [--markdown FILE] [--cluster-log FILE]
 
 (``make faulttest``; needs the Rasa model, PostgreSQL 15's server programs and redis-server.)
@@ -285,7 +285,7 @@ def main() -> None:
     parser.add_argument("--max-recovery", type=float, default=300.0, help="seconds allowed per fault")
     parser.add_argument("--before", type=float, default=20.0, help="seconds of load before the first fault")
     parser.add_argument(
-        "--faults", default="bot,rasa,actions,postgres,redis", help="which faults, in order (comma-separated)"
+        "--faults", default="bot,rasa,postgres,redis", help="which faults, in order (comma-separated)"
     )
     parser.add_argument("--queries", type=Path, default=QUERIES)
     parser.add_argument("--json", type=Path, help="also write the results as JSON")
@@ -294,7 +294,7 @@ def main() -> None:
         "--cluster-log", type=Path, help="keep the cluster's log (every process) in this file"
     )
     args = parser.parse_args()
-    by_key = {"bot": 0, "rasa": 1, "actions": 2, "postgres": 3, "redis": 4}
+    by_key = {"bot": 0, "rasa": 1, "postgres": 2, "redis": 3}
     chosen = [FAULTS[by_key[key.strip()]] for key in args.faults.split(",") if key.strip()]
     questions = read_questions(args.queries)
     key = get_settings().privacy.pseudonym_key.get_secret_value()
@@ -336,7 +336,7 @@ def main() -> None:
     load_after = os.getloadavg()
     wall = time.monotonic() - load.stats.started
     header = [
-        f"Faults under load, {datetime.now(UTC):%Y-%m-%d} (`make faulttest`): two replicas each of the action server, "
+        f"Faults under load, {datetime.now(UTC):%Y-%m-%d} (`make faulttest`): two replicas each of "
         f"Rasa and the bot behind the balancer, on a private PostgreSQL and Redis; {args.rate:g} turns/s offered "
         f"for {wall:.0f} s; recovered = the hurt part back and every message answered normally at the first try "
         f"for {args.settle:g} s. Load average before {load_before[0]:.1f}, after {load_after[0]:.1f} "

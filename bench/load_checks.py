@@ -7,7 +7,7 @@
   fetches it), so no case goes unannounced;
 - a knowledge-base publish reaches every replica: an FAQ's answer is edited in the store as
   the console does, and each bot replica is asked the question directly (through its own
-  Rasa and action server) until the answer carries the edit.
+  Rasa, whose actions it serves) until the answer carries the edit.
 """
 
 from __future__ import annotations
@@ -169,7 +169,6 @@ class ProcessCpu:
 
     NAMES = (
         ("bot.cluster.balancer", "balancer"),
-        ("rasa_sdk", "actions"),
         ("rasa_run.py", "rasa"),
         ("bot serve", "bot"),
     )

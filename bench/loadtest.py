@@ -1,7 +1,7 @@
 """Load test of the scaled-out deployment: realistic conversations against the balancer.
 
-Starts ``bot1999 run-cluster`` (two replicas each of the action server, Rasa and the bot
-behind the balancer, on PostgreSQL and Redis; ``--url`` uses one already running), then for
+Starts ``bot1999 run-cluster`` (two replicas each of Rasa and the bot, which serves
+the actions, behind the balancer, on PostgreSQL and Redis; ``--url`` uses one already running), then for
 ``--seconds`` offers ``--rate`` turns a second: simulated citizens (``bench.load_citizens``)
 ask FAQ questions from the Kaohsiung development set (read at run time from
 ``../shared/data/eval/kaohsiung_dev_queries.jsonl``, never copied), pick did-you-mean

@@ -99,7 +99,8 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         True,
     ),
     # Conversation (Rasa): where the dialogue sends the development queries, and chat latency
-    # end to end through the bot, Rasa and the action server (bench/chat_load.py).
+    # end to end through the bot (which serves the actions) and Rasa (bench/chat_load.py), and
+    # the memory of that stack after 100 turns (bench/memory.py).
     (
         "Conversation routing: the Rasa model on the Kaohsiung development queries (emergency, report, FAQ)",
         [".venv/bin/python", "-m", "bench.nlu_routing", "--model", "models/bot1999.tar.gz"],
@@ -113,6 +114,11 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
     (
         "Conversation latency: /api/chat through bot1999 run (bot, Rasa, action server), 10 concurrent conversations",
         [".venv/bin/python", "-m", "bench.chat_load", "--conversations", "10", "--rounds", "3"],
+        False,
+    ),
+    (
+        "Memory: resident memory of bot1999 run (bot with the actions, Rasa, supervisor) after 100 chat turns",
+        [".venv/bin/python", "-m", "bench.memory", "--turns", "100"],
         False,
     ),
     # The supervisors' dashboard: every view over 100,000 seeded turns (bench/dashboard.py).

@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from starlette.concurrency import run_in_threadpool
 
 from bot import console, security
-from bot.api import chat, chat_updates, health, kb, open311, unavailable
+from bot.api import actions, chat, chat_updates, health, kb, open311, unavailable
 from bot.channels import line, telegram
 from bot.channels.running import start_channels
 from bot.chat.breaker import Breaker
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             app.state.database = database
             app.state.index = index
+            app.state.actions = await run_in_threadpool(actions.action_executor)  # Rasa's, lent our index
             app.state.chat = ChatService(
                 engine,
                 DegradedResponder(index),
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     for router in (
+        actions.router,
         health.router,
         chat.router,
         chat_updates.router,

@@ -95,7 +95,9 @@ class RasaSettings(Section):
     token: SecretStr = SecretStr("")
     venv: Path = Path(".venv-rasa")
     model: Path = Path("models/bot1999.tar.gz")
-    actions_port: int = Field(default=5055, ge=1, le=65535)
+    # what Rasa sends to the bot's action endpoint (/actions/webhook); bot1999 run and
+    # run-cluster make one per run when it is empty, and the endpoint refuses every call without one
+    actions_token: SecretStr = SecretStr("")
     timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     cool_off_seconds: float = Field(default=10.0, ge=0, le=600)
 
@@ -332,10 +334,10 @@ class LearningSettings(Section):
 
 
 class ClusterSettings(Section):
-    """``bot1999 run-cluster``: ``replicas`` of the action server, Rasa and the bot on this machine
-    behind a load balancer on ``balancer_port``, sharing the PostgreSQL ``database_url`` (stores
-    and Rasa's tracker store) and the Redis of ``limits.redis_url`` (rate limits, Rasa's lock
-    store). Replica ``i`` (0-based) listens on ``bot_port + i``, ``rasa_port + i``, ``actions_port + i``.
+    """``bot1999 run-cluster``: ``replicas`` of Rasa and the bot (which serves Rasa's actions) on
+    this machine behind a load balancer on ``balancer_port``, sharing the PostgreSQL ``database_url``
+    (stores and Rasa's tracker store) and the Redis of ``limits.redis_url`` (rate limits, Rasa's
+    lock store). Replica ``i`` (0-based) listens on ``bot_port + i`` and ``rasa_port + i``.
     """
 
     replicas: int = Field(default=2, ge=1, le=8)
@@ -344,7 +346,6 @@ class ClusterSettings(Section):
     balancer_port: int = Field(default=8000, ge=1, le=65535)
     bot_port: int = Field(default=8001, ge=1, le=65527)
     rasa_port: int = Field(default=5006, ge=1, le=65527)
-    actions_port: int = Field(default=5056, ge=1, le=65527)
     health_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     lock_store_prefix: str = Field(default="bot1999", pattern=r"^[A-Za-z0-9]{1,40}$")
 
@@ -361,7 +362,6 @@ class ClusterSettings(Section):
             "balancer_port": range(self.balancer_port, self.balancer_port + 1),
             "bot_port": range(self.bot_port, self.bot_port + self.replicas),
             "rasa_port": range(self.rasa_port, self.rasa_port + self.replicas),
-            "actions_port": range(self.actions_port, self.actions_port + self.replicas),
         }
         names = list(ranges)
         for n, first in enumerate(names):

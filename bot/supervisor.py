@@ -11,7 +11,8 @@ readiness check (Rasa's warm-up) runs again in the background.
 A child may have a readiness check: the children after it start only once it passes (or
 after ``ready_within`` seconds, with a warning). Rasa's check warms it up (RasaWarmUp), so
 when the bot starts listening its first conversation is answered by Rasa, not in degraded
-mode.
+mode. The bot serves Rasa's actions itself (``bot.api.actions``), with a token made for the
+run (``actions_token_environment``) that both inherit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -27,19 +29,32 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 
-from bot.chat.rasa_engine import RasaWarmUp
+from bot.chat.rasa_engine import ACTIONS_PATH, RasaWarmUp
 from bot.settings import Settings
 
-__all__ = ["Child", "children_for", "rasa_argv", "rasa_endpoints", "run_all", "supervise"]
+__all__ = [
+    "ACTIONS_TOKEN_ENV",
+    "Child",
+    "action_endpoint",
+    "actions_token_environment",
+    "actions_url",
+    "children_for",
+    "rasa_argv",
+    "rasa_endpoints",
+    "run_all",
+    "supervise",
+]
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 10.0
 RESTART_FIRST_SECONDS = 1.0
 RESTART_MAX_SECONDS = 60.0
+ACTIONS_TOKEN_ENV = "BOT1999_RASA__ACTIONS_TOKEN"  # noqa: S105 (a variable name)
 RESTART_STABLE_SECONDS = 60.0  # a child that ran this long before exiting is restarted after the first pause
 
 
@@ -51,13 +66,38 @@ class Child:
     ready_within: float = 300.0
 
 
+def actions_url(settings: Settings) -> str:
+    """Where Rasa calls the actions: the bot's own action endpoint, over loopback."""
+    host = settings.server.host
+    local = host in {"", "0.0.0.0", "::", "localhost"} or host.startswith("127.")  # noqa: S104 (a comparison)
+    return f"http://{'127.0.0.1' if local else host}:{settings.server.port}{ACTIONS_PATH}"
+
+
+def action_endpoint(endpoints: dict[str, Any], actions_url: str) -> dict[str, Any]:
+    """Rasa's ``action_endpoint`` at ``actions_url`` (the bot's action endpoint), called with
+    the token of ``BOT1999_RASA__ACTIONS_TOKEN``: Rasa reads it from its environment, the
+    file holds only the variable's name."""
+    return {
+        **(endpoints.get("action_endpoint") or {}),
+        "url": actions_url,
+        "headers": {"Authorization": "Bearer ${" + ACTIONS_TOKEN_ENV + "}"},
+    }
+
+
 def rasa_endpoints(source: Path, actions_url: str, target: Path) -> Path:
-    """Rasa's endpoints file with the action server at ``actions_url`` (its port is a setting)."""
+    """Rasa's endpoints file with the actions at ``actions_url`` (see :func:`action_endpoint`)."""
     endpoints = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": actions_url}
+    endpoints["action_endpoint"] = action_endpoint(endpoints, actions_url)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")
     return target
+
+
+def actions_token_environment(settings: Settings) -> dict[str, str]:
+    """The token Rasa and the bot share for the action endpoint: the setting's, or a new one
+    for this run (every child inherits it)."""
+    token = settings.rasa.actions_token.get_secret_value() or secrets.token_urlsafe(32)
+    return {ACTIONS_TOKEN_ENV: token}
 
 
 def rasa_argv(settings: Settings, endpoints: Path, host: str, port: int) -> list[str]:
@@ -78,35 +118,30 @@ def rasa_argv(settings: Settings, endpoints: Path, host: str, port: int) -> list
 
 
 def children_for(settings: Settings) -> list[Child]:
-    """The processes of the embedded-default deployment: the action server, Rasa, the bot.
+    """The processes of the embedded-default deployment: Rasa, then the bot (which serves
+    Rasa's actions itself, ``bot.api.actions``).
 
-    Without a Rasa environment or model the bot runs alone, in degraded mode, and says so.
+    Rasa is warmed up on a turn it answers without the actions (the bot, which serves them,
+    starts after it and warms its FAQ index before it listens). Without a Rasa environment or
+    model the bot runs alone, in degraded mode, and says so.
     """
-    children = [
-        Child(
-            "actions",
-            [
-                sys.executable,
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(settings.rasa.actions_port),
-            ],
-        )
-    ]
+    children = []
     rasa = settings.rasa.venv / "bin" / "rasa"
     url = urlsplit(settings.rasa.url)
     if rasa.exists() and settings.rasa.model.exists():
         endpoints = rasa_endpoints(
             Path("endpoints.yml"),
-            f"http://127.0.0.1:{settings.rasa.actions_port}/webhook",
-            Path("var") / "rasa" / f"endpoints-{settings.rasa.actions_port}.yml",
+            actions_url(settings),
+            Path("var") / "rasa" / f"endpoints-{url.port or 5005}.yml",
         )
         argv = rasa_argv(settings, endpoints, url.hostname or "127.0.0.1", url.port or 5005)
         token = settings.rasa.token.get_secret_value()
-        warm_up = RasaWarmUp(settings.rasa.url, token=token, turn_seconds=settings.rasa.timeout_seconds)
+        warm_up = RasaWarmUp(
+            settings.rasa.url,
+            token=token,
+            turn_seconds=settings.rasa.timeout_seconds,
+            message=RasaWarmUp.WITHOUT_ACTIONS,
+        )
         children.append(Child("rasa", argv, ready=warm_up))
     else:
         log.warning(
@@ -253,4 +288,5 @@ def supervise(children: list[Child], *, restart: bool = False) -> int:
 
 
 def run_all(settings: Settings) -> int:
+    os.environ.update(actions_token_environment(settings))  # Rasa and the bot (secrets stay out of argv)
     return supervise(children_for(settings))

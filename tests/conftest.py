@@ -31,7 +31,7 @@ pytest_plugins = ["tests.browser"]  # the one session-wide Chromium (e2e and sec
 # Tiers (docs/testing.md). A test's tier markers come from what it uses, so none can be
 # forgotten: `make check` runs everything that needs none of these.
 TIER_FIXTURES = {
-    "rasa": {"rasa_stack", "chat_url"},  # the real Rasa server and action server (tests/conversations)
+    "rasa": {"rasa_stack", "chat_url"},  # the real Rasa and the app serving its actions (tests/conversations)
     "browser": {"browser"},  # Debian's Chromium (tests/browser.py)
     "cluster": {"under_load"},  # bot1999 run-cluster on a private PostgreSQL and Redis
     "encoder": {"model_dir", "st_encoder", "st_tokenizer", "nano_encoder"},  # the real e5 model

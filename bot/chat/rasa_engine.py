@@ -23,7 +23,9 @@ from pydantic import ValidationError
 from bot.chat.engine import EngineTurn, EngineUnavailable
 from bot.messages import Button, Incoming, Reply
 
-__all__ = ["RasaEngine", "RasaWarmUp", "message_text"]
+__all__ = ["ACTIONS_PATH", "RasaEngine", "RasaWarmUp", "message_text"]
+
+ACTIONS_PATH = "/actions/webhook"  # where the bot serves Rasa's actions (bot.api.actions)
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +124,14 @@ class RasaWarmUp:
     loaded model, a throwaway parse and throwaway turns of a conversation of its own go
     through NLU, the policies, the action server and FAQ retrieval; True when a turn then
     takes less than ``turn_seconds``.
+
+    ``message`` is what the throwaway turns send: ``/faq`` (the default) goes through the
+    actions; :attr:`WITHOUT_ACTIONS` is answered by Rasa alone, for a Rasa whose actions are
+    served by a bot that starts after it (``bot1999 run``: the bot warms its own index).
     """
 
     SENDER = "bot1999-warm-up"
+    WITHOUT_ACTIONS = "/greet"
 
     def __init__(
         self,
@@ -132,9 +139,11 @@ class RasaWarmUp:
         *,
         token: str = "",
         turn_seconds: float = 5.0,
+        message: str = "/faq",
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.message = message
         self.params = {"token": token} if token else {}
         self.turn_seconds = turn_seconds
         self.last_turn_seconds: float | None = None
@@ -150,7 +159,7 @@ class RasaWarmUp:
                 for _ in range(3):
                     started = self._clock()
                     turn = client.post(
-                        "/webhooks/rest/webhook", json={"sender": self.SENDER, "message": "/faq"}
+                        "/webhooks/rest/webhook", json={"sender": self.SENDER, "message": self.message}
                     )
                     turn.raise_for_status()
                     self.last_turn_seconds = self._clock() - started

@@ -1,4 +1,4 @@
-"""Rasa's endpoints for a replica: its action server, the SQL tracker store, the Redis lock store.
+"""Rasa's endpoints for a replica: its bot's action endpoint, the SQL tracker store, the Redis lock store.
 
 Passwords never go into the generated file: it says ``${RASA_TRACKER_STORE_PASSWORD}`` (and
 ``${RASA_LOCK_STORE_PASSWORD}``), which Rasa fills in from its environment when it reads the
@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 from sqlalchemy.engine import make_url
+
+from bot.supervisor import action_endpoint
 
 __all__ = [
     "LOCK_PASSWORD_ENV",
@@ -101,7 +103,7 @@ def cluster_endpoints(
 ) -> Path:
     """``source`` (the project's endpoints.yml) for one replica, written to ``target``."""
     endpoints = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    endpoints["action_endpoint"] = {**(endpoints.get("action_endpoint") or {}), "url": actions_url}
+    endpoints["action_endpoint"] = action_endpoint(endpoints, actions_url)
     endpoints["tracker_store"] = tracker_store(database_url)
     endpoints["lock_store"] = lock_store(redis_url, key_prefix)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,14 @@
-"""The processes of ``bot1999 run-cluster``: N action servers, N Rasa servers, N bots, one balancer.
+"""The processes of ``bot1999 run-cluster``: N Rasa servers, N bots, one balancer.
 
-Replica ``i`` is a chain: bot ``i`` asks Rasa ``i``, which calls action server ``i``. The
+Replica ``i`` is a pair: bot ``i`` asks Rasa ``i``, which calls the actions bot ``i`` serves
+(``bot.api.actions``: one FAQ engine per replica, in the bot). The
 balancer sends each request to the next healthy bot, so one conversation's messages land on
 different replicas; that works because everything a turn needs is shared — PostgreSQL (the
 stores, Rasa's tracker store) and Redis (rate limits, Rasa's lock store).
 
-Start-up order (``bot.supervisor.supervise``): the action servers and the Rasa servers at
-once; the bots once every Rasa is warmed up; the balancer once every bot answers /healthz.
+Start-up order (``bot.supervisor.supervise``): the Rasa servers at once (warmed up on a turn
+that needs no action); the bots once every Rasa is warmed up; the balancer once every bot
+answers /healthz.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from pathlib import Path
 
 import httpx
 
-from bot.chat.rasa_engine import RasaWarmUp
+from bot.chat.rasa_engine import ACTIONS_PATH, RasaWarmUp
 from bot.cluster.endpoints import cluster_endpoints, store_secrets
 from bot.settings import Settings
-from bot.supervisor import Child, rasa_argv
+from bot.supervisor import Child, actions_token_environment, rasa_argv
 
 __all__ = ["AllReady", "HealthReady", "Replica", "cluster_children", "replicas", "shared_environment"]
 
@@ -35,7 +37,6 @@ class Replica:
     number: int  # 1-based, as the log names it
     bot_port: int
     rasa_port: int
-    actions_port: int
 
     @property
     def bot_url(self) -> str:
@@ -47,15 +48,12 @@ class Replica:
 
     @property
     def actions_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.actions_port}/webhook"
+        return f"{self.bot_url}{ACTIONS_PATH}"
 
 
 def replicas(settings: Settings) -> list[Replica]:
     cluster = settings.cluster
-    return [
-        Replica(i + 1, cluster.bot_port + i, cluster.rasa_port + i, cluster.actions_port + i)
-        for i in range(cluster.replicas)
-    ]
+    return [Replica(i + 1, cluster.bot_port + i, cluster.rasa_port + i) for i in range(cluster.replicas)]
 
 
 class AllReady:
@@ -84,8 +82,8 @@ class HealthReady:
 
 def shared_environment(settings: Settings) -> dict[str, str]:
     """What every child of the cluster shares: the database, Redis for the rate limits and
-    agents' presence, the balancer as a trusted proxy, and the passwords Rasa's endpoints
-    refer to."""
+    agents' presence, the balancer as a trusted proxy, and the secrets Rasa's endpoints
+    refer to (the stores' passwords, the token of the bots' action endpoints)."""
     database_url = settings.cluster.database_url.get_secret_value()
     redis_url = settings.limits.redis_url.get_secret_value()
     proxies = list(dict.fromkeys([*settings.limits.trusted_proxies, f"{LOOPBACK}/32"]))
@@ -98,6 +96,7 @@ def shared_environment(settings: Settings) -> dict[str, str]:
         "SQL_POOL_SIZE": RASA_POOL,
         "SQL_MAX_OVERFLOW": RASA_POOL,
         **store_secrets(database_url, redis_url),
+        **actions_token_environment(settings),
     }
 
 
@@ -106,13 +105,7 @@ def cluster_children(settings: Settings, *, endpoints_dir: Path = Path("var") / 
     cluster = settings.cluster
     group = replicas(settings)
     token = settings.rasa.token.get_secret_value()
-    children = [
-        Child(
-            f"actions-{r.number}",
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(r.actions_port)],
-        )
-        for r in group
-    ]
+    children: list[Child] = []
     for r in group:
         endpoints = cluster_endpoints(
             Path("endpoints.yml"),
@@ -129,6 +122,7 @@ def cluster_children(settings: Settings, *, endpoints_dir: Path = Path("var") / 
                 r.rasa_url,
                 token=token,
                 turn_seconds=settings.rasa.timeout_seconds,
+                message=RasaWarmUp.WITHOUT_ACTIONS,  # the actions are the bots', which start after
             )
             for r in group
         ]

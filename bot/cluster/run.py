@@ -52,7 +52,7 @@ def run_cluster(settings: Settings) -> int:
     os.environ.update(shared_environment(settings))  # every child inherits it (secrets stay out of argv)
     cluster = settings.cluster
     log.info(
-        "cluster: %d replicas of actions, Rasa and bot; balancer on http://%s:%d",
+        "cluster: %d replicas of Rasa and the bot (with the actions); balancer on http://%s:%d",
         cluster.replicas,
         cluster.balancer_host,
         cluster.balancer_port,

@@ -9,6 +9,9 @@ they never reach a store. Webhook bodies stay exactly as signed (the channel cod
 
 LINE and Telegram users are counted after their webhook's signature is checked, by the
 channel code through ``SenderThrottle`` (an unverified body could name anyone).
+
+Rasa's action calls (``/actions/``) pass untouched: that route refuses any caller but this
+machine's Rasa before reading a byte of the body (``bot.api.actions``).
 """
 
 from __future__ import annotations
@@ -153,6 +156,7 @@ class RequestGuard:
         max_upload_bytes: int,
         upload_prefix: str = "/console/",
         exempt_prefix: str = "/channels/",
+        internal_prefix: str = "/actions/",
         trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.app = app
@@ -162,6 +166,7 @@ class RequestGuard:
         self.max_upload = max_upload_bytes
         self.upload_prefix = upload_prefix
         self.exempt_prefix = exempt_prefix
+        self.internal_prefix = internal_prefix
         self.trusted = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,6 +177,9 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], scope["path"]
+        if path.startswith(self.internal_prefix):  # Rasa's action calls: the route refuses others unread
+            await self.app(scope, receive, send)
+            return
         if "\x00" in path or b"%00" in scope.get("query_string", b"").lower():
             await has_nul(scope)(scope, receive, send)
             return

@@ -11,7 +11,6 @@ import pytest
 from rasa_sdk import Tracker
 
 from actions import providers
-from bot.settings import get_settings
 from bot.store import Database
 from bot.store.kb_import import import_rows
 from knowledge.importers import Parsed
@@ -35,17 +34,13 @@ def action_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Data
     monkeypatch.setenv("BOT1999_KNOWLEDGE__ENCODER", "hashing")
     monkeypatch.setenv("BOT1999_KNOWLEDGE__MODEL_CACHE_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("BOT1999_SETTINGS_FILE", "")
-    for cached in (get_settings, providers.database, providers._index):
-        cached.cache_clear()
+    providers.reset()
     db = Database(url)
     db.migrate()
     with db.session() as session:
         import_rows(session, [Parsed(f"line {n}", r) for n, r in enumerate(RECORDS, 1)], actor="test")
     yield db
-    if providers._index.cache_info().currsize:
-        providers._index().stop()
-    for cached in (get_settings, providers.database, providers._index):
-        cached.cache_clear()
+    providers.reset()
     db.dispose()
 
 

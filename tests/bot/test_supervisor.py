@@ -14,8 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from bot.supervisor import Child, supervise
+from bot.settings import load_settings
+from bot.supervisor import Child, actions_token_environment, children_for, supervise
+from tests.conftest import REPO
 from tests.waiting import PATIENCE, wait_until
 
 pytestmark = pytest.mark.integration
@@ -54,6 +57,31 @@ def test_a_child_that_dies_stops_the_others(tmp_path: Path) -> None:
     assert not _alive(int(marker.read_text()))
 
 
+def test_run_starts_rasa_then_the_bot_which_serves_the_actions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv, model = tmp_path / "venv-rasa", tmp_path / "model.tar.gz"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "rasa").touch()
+    model.touch()
+    (tmp_path / "endpoints.yml").write_text(
+        (REPO / "endpoints.yml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(rasa={"venv": str(venv), "model": str(model)}, server={"port": 8123})
+    children = children_for(settings)
+    assert [c.name for c in children] == ["rasa", "bot"], "no separate action server"
+    rasa = children[0].argv
+    endpoints = yaml.safe_load(Path(rasa[rasa.index("--endpoints") + 1]).read_text(encoding="utf-8"))
+    assert endpoints["action_endpoint"] == {
+        "url": "http://127.0.0.1:8123/actions/webhook",
+        "headers": {"Authorization": "Bearer ${BOT1999_RASA__ACTIONS_TOKEN}"},  # from the environment
+    }
+    token = actions_token_environment(settings)["BOT1999_RASA__ACTIONS_TOKEN"]
+    assert len(token) >= 32
+    assert actions_token_environment(settings)["BOT1999_RASA__ACTIONS_TOKEN"] != token, "one per run"
+
+
 def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     content = tmp_path / "content"
     content.mkdir()
@@ -66,7 +94,6 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         "BOT1999_SERVER__PORT": str(port),
         "BOT1999_KNOWLEDGE__CONTENT_DIR": str(content),
         "BOT1999_KNOWLEDGE__ENCODER": "hashing",
-        "BOT1999_RASA__ACTIONS_PORT": str(_free_port()),
         "BOT1999_KNOWLEDGE__MODEL_CACHE_DIR": str(tmp_path / "models"),
     }
     process = subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path)
@@ -104,7 +131,9 @@ def test_run_serves_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
                 ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
             ).stdout.split()
         ]
-        assert len(children) == 2, "run starts the action server and the service (no Rasa model here)"
+        assert len(children) == 1, (
+            "run starts the service alone, which serves the actions (no Rasa model here)"
+        )
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=PATIENCE) == 0
         wait_until(lambda: not [pid for pid in children if _alive(pid)], what="run's children to be gone")

@@ -1,12 +1,13 @@
 """The real conversation stack, started once per test session and shared by every test that needs it.
 
-- ``rasa_stack``: a SQLite store with a small knowledge base, the REAL action server
-  (``python -m rasa_sdk --actions actions``, configured through ``BOT1999_*`` like in
-  production) and the REAL Rasa server (``rasa run --enable-api`` with the trained model,
-  through rasa_run.py as ``bot1999 run`` starts it), both on free loopback ports and
-  warmed up. Channel tests (LINE, Telegram)
-  can build their app on it: ``app_settings(stack.database_url, folder, rasa={"url": stack.rasa_url})``.
-- ``chat_url``: the FastAPI app on that stack, served by uvicorn.
+- ``rasa_stack``: a SQLite store with a small knowledge base, the REAL app served by uvicorn
+  (which serves Rasa's actions at ``/actions/webhook`` with its own index, as in production)
+  and the REAL Rasa server (``rasa run --enable-api`` with the trained model, through
+  rasa_run.py as ``bot1999 run`` starts it, calling that app's actions with the token), both
+  on free loopback ports and warmed up. Channel tests (LINE, Telegram) can build their app on
+  it: ``app_settings(stack.database_url, folder, rasa={"url": stack.rasa_url})`` (Rasa still
+  calls the stack's app for the actions: another replica on the same store).
+- ``chat_url``: that app's base URL.
 
 Without the Rasa environment or a trained model these tests skip (CI fails instead):
 ``make train`` builds the model.
@@ -18,20 +19,18 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bot.app import create_app
-from bot.chat.rasa_engine import RasaWarmUp
+from bot.chat.rasa_engine import ACTIONS_PATH, RasaWarmUp
 from bot.store import Database
 from bot.store.kb_import import import_rows
-from bot.supervisor import rasa_endpoints
+from bot.supervisor import ACTIONS_TOKEN_ENV, rasa_endpoints
 from knowledge.importers import Parsed
 from tests.conftest import REPO, _unavailable, app_settings
 from tests.e2e.live_server import serve
@@ -41,6 +40,7 @@ __all__ = ["RECORDS", "RasaStack", "free_port"]
 
 RASA = REPO / ".venv-rasa" / "bin" / "rasa"
 MODEL = Path(os.environ.get("BOT1999_TEST_RASA_MODEL", REPO / "models" / "bot1999.tar.gz"))
+ACTIONS_TOKEN = "conversation-tests-actions-token"  # noqa: S105 (a test's)
 START_SECONDS = 600.0  # Rasa loads TensorFlow and the model: a minute, several on a busy 2-core machine
 
 TAX_WAYS = "房屋稅可以臨櫃、網路或信用卡繳納，每年五月開徵。"
@@ -137,10 +137,11 @@ class RasaProcess:
 
 @dataclass
 class RasaStack:
-    """What a test needs to talk to the real Rasa: its URL, the action server's, and the store."""
+    """What a test needs to talk to the real Rasa: its URL, the app's (which serves the
+    actions), and the store."""
 
     rasa_url: str
-    actions_url: str
+    app_url: str
     database_url: str
     folder: Path
     rasa: RasaProcess
@@ -161,6 +162,7 @@ def _environment(database_url: str, folder: Path) -> dict[str, str]:
             "BOT1999_KNOWLEDGE__REFRESH_SECONDS": "0.2",
             "RASA_TELEMETRY_ENABLED": "false",
             "OMP_NUM_THREADS": "1",
+            ACTIONS_TOKEN_ENV: ACTIONS_TOKEN,
         }
     )
     return env
@@ -180,28 +182,24 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
         import_rows(session, [Parsed(f"line {n}", r) for n, r in enumerate(RECORDS, 1)], actor="test")
     database.dispose()
     env = _environment(database_url, folder)
-
-    actions_port = free_port()
-    actions_log = folder / "actions.log"
-    with actions_log.open("wb") as out:
-        actions = subprocess.Popen(
-            [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def actions_up() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{actions_port}/health", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    actions_url = f"http://127.0.0.1:{actions_port}/webhook"
-    endpoints = rasa_endpoints(REPO / "endpoints.yml", actions_url, folder / "endpoints.yml")
     rasa_port = free_port()
+    # a real Rasa turn may take long on a loaded machine: the setting's maximum, not a speed test
+    rasa = {
+        "url": f"http://127.0.0.1:{rasa_port}",
+        "timeout_seconds": 60,
+        "cool_off_seconds": 1,
+        "actions_token": ACTIONS_TOKEN,
+    }
+    app = create_app(app_settings(database_url, folder / "app", rasa=rasa))
+    with serve(app) as app_url:
+        yield from _with_rasa(app_url, rasa_port, database_url, folder, env)
+
+
+def _with_rasa(
+    app_url: str, rasa_port: int, database_url: str, folder: Path, env: dict[str, str]
+) -> Iterator[RasaStack]:
+    actions_url = app_url.rstrip("/") + ACTIONS_PATH
+    endpoints = rasa_endpoints(REPO / "endpoints.yml", actions_url, folder / "endpoints.yml")
     rasa = RasaProcess(
         argv=[
             str(RASA.parent / "python"),
@@ -224,19 +222,13 @@ def rasa_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaStack]:
         log=folder / "rasa.log",
     )
     try:
-        _wait("the action server", actions_up, actions, actions_log, 60)
         rasa.start()
-        yield RasaStack(rasa.url, actions_url, database_url, folder, rasa)
+        yield RasaStack(rasa.url, app_url, database_url, folder, rasa)
     finally:
         rasa.stop()
-        _stop(actions)
 
 
 @pytest.fixture(scope="session")
-def chat_url(rasa_stack: RasaStack) -> Iterator[str]:
+def chat_url(rasa_stack: RasaStack) -> str:
     """The real app on the stack (``…/api/chat``); a stopped Rasa is retried after 1 s."""
-    # a real Rasa turn may take long on a loaded machine: the setting's maximum, not a speed test
-    rasa = {"url": rasa_stack.rasa_url, "timeout_seconds": 60, "cool_off_seconds": 1}
-    app = create_app(app_settings(rasa_stack.database_url, rasa_stack.folder / "app", rasa=rasa))
-    with serve(app) as url:
-        yield url
+    return rasa_stack.app_url

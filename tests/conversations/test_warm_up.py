@@ -83,7 +83,6 @@ def test_the_first_turn_after_bot1999_run_is_up_is_answered_by_rasa(tmp_path: Pa
         "BOT1999_KNOWLEDGE__ENCODER": "hashing",
         "BOT1999_KNOWLEDGE__MODEL_CACHE_DIR": str(tmp_path / "models"),
         "BOT1999_RASA__URL": f"http://127.0.0.1:{free_port()}",
-        "BOT1999_RASA__ACTIONS_PORT": str(free_port()),
         "BOT1999_RASA__MODEL": str(MODEL),
     }
     log = tmp_path / "run.log"
@@ -108,6 +107,9 @@ def test_the_first_turn_after_bot1999_run_is_up_is_answered_by_rasa(tmp_path: Pa
             timeout=30,
         ).json()
         assert first["mode"] == "normal", log.read_text()[-3000:]
+        # the answer came from the actions, which the bot serves itself (no action server)
+        assert any(reply.get("kind") == "answer" for reply in first["replies"]), first
+        assert "請先打電話給清潔隊預約" in "\n".join(reply["text"] for reply in first["replies"])
         assert "Rasa is warmed up" in log.read_text()
     finally:
         process.send_signal(signal.SIGINT)

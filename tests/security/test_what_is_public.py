@@ -31,7 +31,6 @@ from actions.file_case import ActionFileCase
 from actions.handoff import ActionHandoff
 from bot.app import create_app
 from bot.cases import CATEGORIES
-from bot.settings import get_settings
 from bot.store import Database
 from bot.store.models import CaseRow, TurnRow, utcnow
 from tests.bot.channels.test_line import TOKEN as LINE_TOKEN
@@ -128,8 +127,7 @@ def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         "BOT1999_HANDOFF__FILED_NOTICE_GRACE_SECONDS": "3600",
     }.items():
         monkeypatch.setenv(name, value)
-    for cached in (get_settings, providers.database):
-        cached.cache_clear()
+    providers.reset()
     rules = [
         Rule(("我要找真人",), ActionHandoff(), "ask_human"),
         Rule(("報修",), ActionFileCase(), "report_issue"),
@@ -155,10 +153,7 @@ def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         )
         with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as client:
             yield World(client, rasa, line, telegram, client.app.state.database)  # type: ignore[attr-defined]
-    if providers.database.cache_info().currsize:
-        providers.database().dispose()
-    for cached in (get_settings, providers.database):
-        cached.cache_clear()
+    providers.reset()
 
 
 def _rule(world: World, words: str) -> Rule:

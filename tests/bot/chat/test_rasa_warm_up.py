@@ -71,3 +71,11 @@ def test_a_rasa_that_is_not_there_is_simply_not_ready() -> None:
     with StartingRasa() as rasa:
         url = rasa.url
     assert not RasaWarmUp(url, turn_seconds=1.0)()
+
+
+def test_a_rasa_whose_actions_start_later_is_warmed_up_on_a_turn_without_actions() -> None:
+    with StartingRasa() as rasa:
+        rasa.stage = "warm"
+        assert RasaWarmUp(rasa.url, turn_seconds=1.0, message=RasaWarmUp.WITHOUT_ACTIONS)()
+        turns = [r for r in rasa.requests if r.path == "/webhooks/rest/webhook"]
+        assert {r.json()["message"] for r in turns} == {"/greet"}  # answered by Rasa alone (utter_greet)

@@ -20,6 +20,7 @@ from bot.cluster.endpoints import (
     store_secrets,
     tracker_store,
 )
+from bot.supervisor import ACTIONS_TOKEN_ENV
 from tests.conftest import REPO, _unavailable, drop_rasa_tables
 
 RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
@@ -85,7 +86,10 @@ def test_passwords_stay_out_of_the_file(tmp_path: Path) -> None:
     assert "S3cr" not in text
     assert "r3dis" not in text
     endpoints = yaml.safe_load(text)
-    assert endpoints["action_endpoint"] == {"url": "http://127.0.0.1:5151/webhook"}
+    assert endpoints["action_endpoint"] == {
+        "url": "http://127.0.0.1:5151/webhook",
+        "headers": {"Authorization": "Bearer ${BOT1999_RASA__ACTIONS_TOKEN}"},  # the token stays out too
+    }
     assert endpoints["tracker_store"]["password"] == "${" + TRACKER_PASSWORD_ENV + "}"
     assert endpoints["lock_store"]["password"] == "${" + LOCK_PASSWORD_ENV + "}"
     assert store_secrets(database_url, redis_url) == {
@@ -107,6 +111,7 @@ from rasa.utils.endpoints import read_endpoint_config
 path, sender = sys.argv[1], sys.argv[2]
 trackers = TrackerStore.create(read_endpoint_config(path, "tracker_store"), domain=Domain.empty())
 locks = LockStore.create(read_endpoint_config(path, "lock_store"))
+print("actions:", read_endpoint_config(path, "action_endpoint").headers["Authorization"])
 
 async def main():
     async with locks.lock(sender):
@@ -145,6 +150,7 @@ def test_rasa_reads_the_endpoints_into_shared_stores(postgres_url: str, tmp_path
     env = {
         **os.environ,
         **store_secrets(database_url, REDIS_URL),
+        ACTIONS_TOKEN_ENV: "t0ken-of-the-run",
         "RASA_TELEMETRY_ENABLED": "false",
         "PYTHONPATH": str(REPO),  # rasa_plugins, as for `rasa_run.py` started in the repository
     }
@@ -162,6 +168,7 @@ def test_rasa_reads_the_endpoints_into_shared_stores(postgres_url: str, tmp_path
                 check=False,
             )
             assert done.returncode == 0, done.stderr[-3000:]
+            assert "actions: Bearer t0ken-of-the-run" in done.stdout  # the bot's token, from the environment
             outputs.append(done.stdout.split()[-4:])
     finally:
         drop_rasa_tables(postgres_url)

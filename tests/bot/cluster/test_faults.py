@@ -1,7 +1,7 @@
 """Faults under load over real processes: ``bot1999 run-cluster`` on a private PostgreSQL and
 Redis, citizens talking to it all along (resending unanswered messages with the same
-``message_id``, as the web widget does), and one fault after another: kill -9 of a bot, of a
-Rasa and of an action server, a PostgreSQL restart, Redis stopped for 10 s.
+``message_id``, as the web widget does), and one fault after another: kill -9 of a bot (which
+serves its Rasa's actions too) and of a Rasa, a PostgreSQL restart, Redis stopped for 10 s.
 
 After each fault every message is still answered (normally, in degraded mode, or after a
 retry the client was asked to make), none with an empty reply or a 500, and the service
@@ -93,13 +93,6 @@ def test_a_killed_rasa_means_degraded_answers_until_it_is_back(
     result = _survive("kill -9 rasa-1", under_load)
     assert cluster.pid("rasa", 1) != before
     assert result.seen.get("degraded answer", 0) > 0, "its bot answered from the knowledge base meanwhile"
-
-
-def test_a_killed_action_server_is_restarted(under_load: tuple[FaultCluster, LoadThread]) -> None:
-    cluster, _ = under_load
-    before = cluster.pid("actions", 2)
-    _survive("kill -9 actions-2", under_load)
-    assert cluster.pid("actions", 2) != before
 
 
 def test_a_postgresql_restart_is_ridden_out(under_load: tuple[FaultCluster, LoadThread]) -> None:

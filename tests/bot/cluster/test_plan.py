@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,13 +15,11 @@ from bot.settings import SettingsError, load_settings
 
 def test_every_process_of_two_replicas_in_start_up_order(tmp_path: Path) -> None:
     settings = load_settings(
-        cluster={"bot_port": 8101, "rasa_port": 5101, "actions_port": 5151, "balancer_port": 8100},
+        cluster={"bot_port": 8101, "rasa_port": 5101, "balancer_port": 8100},
         limits={"redis_url": "redis://127.0.0.1:6379/3"},
     )
     children = cluster_children(settings, endpoints_dir=tmp_path)
     assert [c.name for c in children] == [
-        "actions-1",
-        "actions-2",
         "rasa-1",
         "rasa-2",
         "bot-1",
@@ -30,21 +27,17 @@ def test_every_process_of_two_replicas_in_start_up_order(tmp_path: Path) -> None
         "balancer",
     ]
     by_name = {c.name: c for c in children}
-    assert by_name["actions-2"].argv == [
-        sys.executable,
-        "-m",
-        "rasa_sdk",
-        "--actions",
-        "actions",
-        "--port",
-        "5152",
-    ]
+    assert not any("rasa_sdk" in c.argv for c in children), "no separate action server"
     # the bots start once both Rasas are warm, the balancer once both bots are healthy
     assert [c.name for c in children if c.ready is not None] == ["rasa-2", "bot-2"]
     rasa = by_name["rasa-2"].argv
     assert rasa[rasa.index("--port") + 1] == "5102"
     endpoints = yaml.safe_load(Path(rasa[rasa.index("--endpoints") + 1]).read_text(encoding="utf-8"))
-    assert endpoints["action_endpoint"]["url"] == "http://127.0.0.1:5152/webhook"  # its own action server
+    # Rasa 2 calls the actions bot 2 serves, with the token from its environment
+    assert endpoints["action_endpoint"] == {
+        "url": "http://127.0.0.1:8102/actions/webhook",
+        "headers": {"Authorization": "Bearer ${BOT1999_RASA__ACTIONS_TOKEN}"},
+    }
     assert endpoints["tracker_store"] == {
         "type": "rasa_plugins.tracker_store.KnownCountSQLTrackerStore",
         "dialect": "postgresql",
@@ -78,18 +71,20 @@ def test_what_every_child_shares() -> None:
     assert json.loads(env["BOT1999_LIMITS__TRUSTED_PROXIES"]) == ["10.0.0.0/8", "127.0.0.1/32"]
     assert env["RASA_TRACKER_STORE_PASSWORD"] == "pw"
     assert env["RASA_LOCK_STORE_PASSWORD"] == "rpw"
+    assert len(env["BOT1999_RASA__ACTIONS_TOKEN"]) >= 32, "a token for the action endpoints, made for the run"
+    assert shared_environment(settings)["BOT1999_RASA__ACTIONS_TOKEN"] != env["BOT1999_RASA__ACTIONS_TOKEN"]
+    chosen = load_settings(rasa={"actions_token": "t0ken"})
+    assert shared_environment(chosen)["BOT1999_RASA__ACTIONS_TOKEN"] == "t0ken"
     # what the children read back is valid settings
     assert load_settings(limits={"trusted_proxies": json.loads(env["BOT1999_LIMITS__TRUSTED_PROXIES"])})
 
 
 def test_replica_ports_follow_the_first() -> None:
-    settings = load_settings(
-        cluster={"replicas": 3, "bot_port": 9001, "rasa_port": 6001, "actions_port": 7001}
-    )
-    assert [(r.number, r.bot_port, r.rasa_port, r.actions_port) for r in replicas(settings)] == [
-        (1, 9001, 6001, 7001),
-        (2, 9002, 6002, 7002),
-        (3, 9003, 6003, 7003),
+    settings = load_settings(cluster={"replicas": 3, "bot_port": 9001, "rasa_port": 6001})
+    assert [(r.number, r.bot_port, r.rasa_port, r.actions_url) for r in replicas(settings)] == [
+        (1, 9001, 6001, "http://127.0.0.1:9001/actions/webhook"),
+        (2, 9002, 6002, "http://127.0.0.1:9002/actions/webhook"),
+        (3, 9003, 6003, "http://127.0.0.1:9003/actions/webhook"),
     ]
 
 

@@ -12,7 +12,7 @@ import pytest
 from actions import providers
 from bot.channels.base import PushFailed
 from bot.messages import Reply
-from bot.settings import HandoffSettings, get_settings
+from bot.settings import HandoffSettings
 from bot.store import Database
 from bot.store.conversations import ConversationStore
 from tests.redis_space import redis_space as redis_space  # the fixture, for the Redis presence tests
@@ -62,14 +62,10 @@ def reachable(database: Database, conversation_id: str, channel: str = "telegram
 
 @pytest.fixture
 def actions_store(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The actions (a separate process in production) read their settings from the environment."""
+    """The actions, run outside the bot, read their settings from the environment."""
     monkeypatch.setenv("BOT1999_DATABASE_URL", database_url)
     monkeypatch.setenv("BOT1999_SETTINGS_FILE", "")
     monkeypatch.setenv("BOT1999_KNOWLEDGE__ENCODER", "hashing")
-    for cached in (get_settings, providers.database):
-        cached.cache_clear()
+    providers.reset()
     yield database_url
-    if providers.database.cache_info().currsize:
-        providers.database().dispose()
-    for cached in (get_settings, providers.database):
-        cached.cache_clear()
+    providers.reset()
