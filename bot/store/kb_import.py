@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.store.faq_layers import Harvested
+from bot.store.faq_layers import Harvested, source_content
 from bot.store.faqs import FaqStore, row_to_record
-from bot.store.models import FaqRow
+from bot.store.models import FaqReviewRow, FaqRow, FaqSourceRow
 from knowledge.faq import FaqRecord, FaqStatus
 from knowledge.importers import Rejected, Row
 from knowledge.normalize import question_key
@@ -92,6 +93,34 @@ class _Seen:
             self.id_by_key.setdefault(key, faq_id)
 
 
+class _Sources:
+    """The source layer as it stands, read once: an unchanged row then costs no query."""
+
+    def __init__(self, session: Session) -> None:
+        self.by_id: dict[str, tuple[dict[str, Any], str]] = {
+            faq_id: (content, origin)
+            for faq_id, content, origin in session.execute(
+                select(FaqSourceRow.faq_id, FaqSourceRow.content, FaqSourceRow.origin).where(
+                    FaqSourceRow.gone_at.is_(None)
+                )
+            )
+        }
+        self.held = set(
+            session.scalars(
+                select(FaqReviewRow.faq_id).where(FaqReviewRow.status == "open", FaqReviewRow.held.is_(True))
+            )
+        )
+
+    def unchanged(self, record: FaqRecord, origin: str) -> bool:
+        known = self.by_id.get(record.id)
+        return (
+            known is not None
+            and known[1] == origin
+            and record.id not in self.held
+            and known[0] == source_content(record)
+        )
+
+
 def _merge(store: FaqStore, target_id: str, record: FaqRecord, where: str, actor: str) -> bool:
     """Add the duplicate's phrasings to the first entry; False when it had them all already."""
     target = row_to_record(store.get(target_id))
@@ -123,6 +152,7 @@ def import_rows(
     entries (default: the row's); ``seen_ids`` collects every id the rows named."""
     store = FaqStore(session)
     seen = _Seen(session)
+    sources = _Sources(session)
     report = ImportReport()
     live_changes = 0
     for row in rows:
@@ -150,9 +180,12 @@ def import_rows(
                     report.writes += 1
                     live_changes += 1
                 continue
-        outcome, live = store.harvest(
-            record, actor=actor, origin=origin, hold=hold, new_status=new_status, run_id=run_id
-        )
+        if sources.unchanged(record, origin):
+            outcome, live = Harvested.UNCHANGED, False
+        else:
+            outcome, live = store.harvest(
+                record, actor=actor, origin=origin, hold=hold, new_status=new_status, run_id=run_id
+            )
         seen.known.add(record.id)
         _count(report, outcome)
         live_changes += int(live)
