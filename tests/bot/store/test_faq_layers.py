@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 
 from bot.store import Database
-from bot.store.faq_layers import Resolution, load_layers, merge
+from bot.store.faq_layers import Resolution, flag_gone, load_layers, merge
 from bot.store.faqs import FaqStore, row_to_record
 from bot.store.kb_import import ImportReport, import_rows
-from bot.store.models import FaqReviewRow
+from bot.store.models import FaqReviewRow, FaqSourceRow
 from knowledge.faq import FaqRecord, FaqStatus
 from knowledge.importers import Parsed, read
 from tests.factories import faq
@@ -140,3 +140,33 @@ def test_the_entry_is_always_the_merge_of_its_layers(database: Database) -> None
         live = row_to_record(FaqStore(session).get("A")).content()
         assert {k: live[k] for k in layers.merged()} == merge(layers.source_content, layers.override_values)
         assert layers.override_values == {"keywords": ["沙發"], "answer": "我們改過的回答。"}
+
+
+@pytest.mark.parametrize(
+    ("choice", "status"), [(Resolution.ARCHIVE, "archived"), (Resolution.KEEP_OURS, "published")]
+)
+def test_an_entry_gone_upstream_is_archived_or_kept_by_staff(
+    database: Database, choice: Resolution, status: str
+) -> None:
+    _import(database, faq("A"), origin="soweb")
+    with database.session() as session:
+        assert flag_gone(session, "A", run_id=None)
+        assert not flag_gone(session, "A", run_id=None), "flagged once"
+    [item] = _reviews(database)
+    assert (item.kind, item.status) == ("gone", "open")
+    with database.session() as session:
+        FaqStore(session).resolve(item.id, choice, actor="curator")
+    assert _live(database, "A")["status"] == status
+    assert [r.status for r in _reviews(database)] == [choice.value]
+
+
+def test_an_entry_listed_again_loses_its_gone_flag(database: Database) -> None:
+    _import(database, faq("A"), origin="soweb")
+    with database.session() as session:
+        flag_gone(session, "A", run_id=None)
+    _import(database, faq("A"), origin="soweb")
+    with database.session() as session:
+        source = session.get(FaqSourceRow, "A")
+        assert source is not None
+        assert source.gone_at is None
+    assert [(r.kind, r.status) for r in _reviews(database)] == [("gone", "returned")]
