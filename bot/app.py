@@ -19,9 +19,10 @@ from bot.chat.degraded import DegradedResponder
 from bot.chat.rasa_engine import RasaEngine
 from bot.chat.service import ChatService
 from bot.console import cases as case_inbox
-from bot.console import dashboard, failures
+from bot.console import dashboard, failures, kb_review
 from bot.handoff.delivery import start_delivery
 from bot.handoff.takeover import human_asker
+from bot.harvest import Harvester, HarvestScheduler, parse_schedule
 from bot.kb_index import LiveIndex
 from bot.retrieval import make_encoder, make_retriever
 from bot.settings import Settings, get_settings
@@ -64,9 +65,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             )
             channels = await start_channels(app, settings, app.state.chat, database)
             delivery = start_delivery(app, settings.handoff, database)
+            app.state.harvest = _harvest_scheduler(settings, database)
             try:
                 yield
             finally:
+                await app.state.harvest.stop()
                 await delivery.stop()
                 await channels.stop()
                 index.stop()
@@ -107,4 +110,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     case_inbox.install(app)
     failures.install(app)
     dashboard.install(app)
+    kb_review.install(app)
     return app
+
+
+def _harvest_scheduler(settings: Settings, database: Database) -> HarvestScheduler:
+    """The harvest of the city FAQ service: on ``harvest.schedule`` if set, and "harvest now"."""
+    schedule = parse_schedule(settings.harvest.schedule, settings.handoff.zone)
+    scheduler = HarvestScheduler(
+        Harvester(database, settings.harvest, schedule=schedule), settings.harvest.poll_seconds
+    )
+    if schedule is not None:
+        scheduler.start()
+    return scheduler

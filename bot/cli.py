@@ -245,18 +245,31 @@ def kb_scrape(
     actor: Annotated[str, typer.Option(help="Who is importing (kept in the history).")] = "scraper",
 ) -> None:
     """Scrape the city's FAQ web API politely and import it (resumes an interrupted run)."""
-    from bot.services import scrape_kaohsiung
+    from bot.services import HarvestBusy, scrape_kaohsiung
     from knowledge.importers.soweb import SOWEB_SITE
 
     if source != "kaohsiung":
         raise _fail(f"unknown FAQ service {source!r}; known: kaohsiung")
-    outcome = scrape_kaohsiung(
-        _settings(), base_url=base_url or SOWEB_SITE, state_dir=state_dir, rate=rate, fresh=fresh, actor=actor
-    )
+    try:
+        outcome = scrape_kaohsiung(
+            _settings(),
+            base_url=base_url or SOWEB_SITE,
+            state_dir=state_dir,
+            rate=rate,
+            fresh=fresh,
+            actor=actor,
+        )
+    except HarvestBusy as error:
+        raise _fail(str(error), 1) from None
     for rejected in outcome.report.rejected:
         typer.echo(f"rejected {rejected.where}: {rejected.reason}")
     typer.echo(f"scrape: {outcome.summary}")
     typer.echo(outcome.report.summary())
+    counts = outcome.counts
+    typer.echo(
+        f"harvest: {counts.get('new', 0)} new, {counts.get('changed', 0)} changed, {counts.get('gone', 0)} gone, "
+        f"{counts.get('conflicts', 0) + counts.get('held', 0)} for review, {counts.get('errors', 0)} errors"
+    )
     if outcome.blocked:
         raise _fail(f"stopped early, the site refused us: {outcome.blocked}; run again later to resume", 1)
     if not outcome.complete:

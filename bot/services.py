@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -15,7 +15,7 @@ from bot.store.kb_import import ImportReport, import_rows
 from knowledge.faq import FaqStatus
 from knowledge.importers import Row, read
 
-__all__ = ["ScrapeOutcome", "import_file", "kb_status", "scrape_kaohsiung", "setup_store"]
+__all__ = ["HarvestBusy", "ScrapeOutcome", "import_file", "kb_status", "scrape_kaohsiung", "setup_store"]
 
 
 def import_file(
@@ -37,7 +37,12 @@ def import_file(
 
         with db.session() as session:
             return import_rows(
-                session, read(path, fmt), actor=actor, merge_duplicates=merge_duplicates, progress=tick
+                session,
+                read(path, fmt),
+                actor=actor,
+                merge_duplicates=merge_duplicates,
+                progress=tick,
+                hold=settings.harvest.upstream_changes == "review",
             )
 
 
@@ -73,6 +78,11 @@ class ScrapeOutcome:
     summary: str
     complete: bool
     blocked: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class HarvestBusy(RuntimeError):
+    """Another replica or command is harvesting now."""
 
 
 def scrape_kaohsiung(
@@ -84,31 +94,20 @@ def scrape_kaohsiung(
     fresh: bool,
     actor: str,
 ) -> ScrapeOutcome:
-    """Scrape the city FAQ API (resuming an interrupted run) and import through the one import path.
+    """Scrape the city FAQ API (resuming an interrupted run) and import it as a harvest
+    (``bot.harvest``): under the harvest lease, recorded as a run, never over staff's changes.
 
     What was fetched is imported even when the site starts refusing us part-way; the next
     run resumes from the saved state.
     """
-    from knowledge.importers.soweb import ScrapeProgress, SowebBlocked, SowebScraper
+    from bot.harvest import Harvester
 
-    scraper = SowebScraper(base_url, state_dir, rate=rate)
-    if fresh:
-        scraper.reset()
-    rows: list[Row] = []
-    blocked = ""
-    with tqdm(desc="scraping", unit=" entries", disable=None, leave=False) as bar:
-
-        def progress(step: ScrapeProgress) -> None:
-            bar.set_description(step.phase)
-            bar.total, bar.n = step.total, step.done
-            bar.refresh()
-
-        try:
-            rows.extend(scraper.scrape(progress=progress))
-        except SowebBlocked as error:
-            blocked = str(error)
     db = Database(settings.database_url_plain)
     db.migrate()
-    with db.session() as session:
-        report = import_rows(session, rows, actor=actor)
-    return ScrapeOutcome(report, str(scraper.summary), scraper.summary.complete and not blocked, blocked)
+    harvest = settings.harvest.model_copy(update={"base_url": base_url, "state_dir": state_dir, "rate": rate})
+    outcome = Harvester(db, harvest).run(trigger="cli", actor=actor, fresh=fresh)
+    if outcome is None:
+        raise HarvestBusy("another harvest is running now (see the console's 來源更新 page); try again later")
+    return ScrapeOutcome(
+        outcome.report, outcome.summary, outcome.complete, outcome.blocked, outcome.run.counts
+    )

@@ -333,6 +333,34 @@ class LearningSettings(Section):
     cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
+class HarvestSettings(Section):
+    """The periodic harvest of the city FAQ service (``bot.harvest``).
+
+    ``schedule``: "" (off), hourly, daily, weekly, an interval (6h, 7d) or five cron fields
+    (``0 3 * * 1``: Mondays 03:00, city time). ``upstream_changes``: "apply" an upstream change
+    to fields staff did not override, or hold every change for "review". ``new_entries``: the
+    status of entries new upstream. One replica harvests at a time, under a lease of
+    ``lease_seconds`` renewed while it runs; ``poll_seconds``: how often each replica looks.
+    """
+
+    schedule: str = ""
+    base_url: str = "https://soweb.kcg.gov.tw"
+    state_dir: Path = Path("var/scrape/kaohsiung")
+    rate: float = Field(default=3.0, ge=0.1, le=3.0)
+    upstream_changes: Literal["apply", "review"] = "apply"
+    new_entries: Literal["published", "draft"] = "published"
+    lease_seconds: float = Field(default=900.0, ge=5, le=86_400)
+    poll_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+    @field_validator("schedule")
+    @classmethod
+    def _readable(cls, value: str) -> str:
+        from bot.harvest.schedule import parse_schedule
+
+        parse_schedule(value, ZoneInfo("Asia/Taipei"))
+        return value
+
+
 class ClusterSettings(Section):
     """``bot1999 run-cluster``: ``replicas`` of Rasa and the bot (which serves Rasa's actions) on
     this machine behind a load balancer on ``balancer_port``, sharing the PostgreSQL ``database_url``
@@ -399,6 +427,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     learning: LearningSettings = LearningSettings()
     cluster: ClusterSettings = ClusterSettings()
+    harvest: HarvestSettings = HarvestSettings()
 
     @field_validator("database_url")
     @classmethod

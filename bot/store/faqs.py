@@ -16,7 +16,9 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.store import faq_layers
 from bot.store.errors import ConflictError
+from bot.store.faq_layers import Harvested
 from bot.store.models import FaqRevisionRow, FaqRow, KbVersionRow, utcnow
 from knowledge.faq import FaqRecord, FaqStatus
 from knowledge.normalize import question_key
@@ -153,15 +155,60 @@ class FaqStore:
         return int(self.session.scalar(select(func.max(KbVersionRow.id))) or 0)
 
     # --- writing -----------------------------------------------------------------
-    def create(self, record: FaqRecord, *, actor: str, action: str = "create", note: str = "") -> FaqRow:
+    def create(
+        self,
+        record: FaqRecord,
+        *,
+        actor: str,
+        action: str = "create",
+        note: str = "",
+        origin: str | None = None,
+    ) -> FaqRow:
+        """A new entry: from a source when ``origin`` names it (its source layer), else staff's own."""
         if self.session.get(FaqRow, record.id) is not None:
             raise FaqExists(record.id)
         row = FaqRow(id=record.id, revision=1, created_at=utcnow())
         _apply(row, record)
         self.session.add(row)
         self.session.flush()
+        if origin is not None:
+            faq_layers.start_source(self.session, row.id, record, origin, row.created_at)
+        else:
+            faq_layers.note_staff_edit(self.session, row.id, None, record.content(), actor)
         self._log(row, action, actor, None, record.content(), note)
         return row
+
+    def harvest(
+        self,
+        record: FaqRecord,
+        *,
+        actor: str,
+        origin: str,
+        hold: bool = False,
+        new_status: FaqStatus | None = None,
+        run_id: int | None = None,
+    ) -> tuple[Harvested, bool]:
+        """Bring what the source now says about one entry into its source layer (never over
+        staff's changes: see ``bot.store.faq_layers``). A new entry takes ``new_status`` (else
+        the record's). Returns what happened and whether what citizens see changed."""
+        row = self.session.get(FaqRow, record.id)
+        if row is None:
+            status = new_status or record.status
+            self.create(
+                record.model_copy(update={"status": status}), actor=actor, action="import", origin=origin
+            )
+            return Harvested.NEW, status is FaqStatus.PUBLISHED
+        outcome, merged = faq_layers.harvest(
+            self.session, row, record, origin=origin, hold=hold, run_id=run_id
+        )
+        before = row_to_record(row).content()
+        after = {**merged, "status": row.status}
+        if after == before:
+            return outcome, False
+        _apply(row, FaqRecord.model_validate({**after, "id": row.id}))
+        self.session.flush()
+        self._log(row, "import", actor, before, after, "")
+        return outcome, row.status == FaqStatus.PUBLISHED.value
 
     def replace(
         self,
@@ -186,7 +233,42 @@ class FaqStore:
             self.session.flush()
         except StaleDataError:
             raise ConflictError(f"{record.id} was changed by someone else meanwhile") from None
+        faq_layers.note_staff_edit(self.session, row.id, before, record.content(), actor)
         self._log(row, action, actor, before, record.content(), note)
+        return row
+
+    def resolve(
+        self,
+        review_id: int,
+        choice: faq_layers.Resolution,
+        *,
+        actor: str,
+        edited: dict[str, Any] | None = None,
+    ) -> FaqRow:
+        """Staff's answer to a review item (see ``bot.store.faq_layers``); refused once resolved."""
+        from bot.store.models import FaqReviewRow
+
+        item = self.session.get(FaqReviewRow, review_id)
+        if item is None:
+            raise FaqNotFound(f"review {review_id}")
+        if item.status != "open":
+            raise ConflictError(
+                f"review {review_id} was already resolved ({item.status} by {item.resolved_by})"
+            )
+        row = self.get(item.faq_id)
+        before = row_to_record(row).content()
+        if item.kind == "gone":
+            item.status, item.resolved_by, item.resolved_at = choice.value, actor, utcnow()
+            if choice is faq_layers.Resolution.ARCHIVE and row.status != FaqStatus.ARCHIVED.value:
+                return self.set_status(row.id, FaqStatus.ARCHIVED, actor=actor)
+            return row
+        merged = faq_layers.resolution_content(self.session, item, choice, actor, edited)
+        after = {**merged, "status": row.status}
+        if after == before:
+            return row
+        _apply(row, FaqRecord.model_validate({**after, "id": row.id}))
+        self.session.flush()
+        self._log(row, f"review-{choice.value}"[:16], actor, before, after, f"review {review_id}")
         return row
 
     def set_status(

@@ -1,7 +1,9 @@
 """The one import path: file importers and the scraper feed rows here.
 
-Upsert by id in one transaction: a new id is imported, a changed one updated, an equal one
-left unchanged. A question equal to another entry's after normalisation is a duplicate:
+Upsert by id in one transaction: a new id is imported, one the source changed updated, an
+equal one left unchanged. Only the source layer is written (``bot.store.faq_layers``): what
+staff changed in an entry is never undone by an import; an upstream change to a field staff
+overrode is a conflict for review, and with ``hold`` every upstream change waits for review. A question equal to another entry's after normalisation is a duplicate:
 reported, and merged into the first entry (its phrasings become alternative questions)
 only when asked. A rejected row is reported with where and why; every good row is kept.
 """
@@ -10,12 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.store.faq_layers import Harvested, source_content
 from bot.store.faqs import FaqStore, row_to_record
-from bot.store.models import FaqRow
+from bot.store.models import FaqReviewRow, FaqRow, FaqSourceRow
 from knowledge.faq import FaqRecord, FaqStatus
 from knowledge.importers import Rejected, Row
 from knowledge.normalize import question_key
@@ -36,6 +40,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     merged: int = 0
+    conflicts: int = 0
+    held: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     duplicates: list[Duplicate] = field(default_factory=list)
     kb_version: int | None = None
@@ -43,11 +49,19 @@ class ImportReport:
 
     @property
     def rows(self) -> int:
-        return self.imported + self.updated + self.unchanged + self.merged + len(self.rejected)
+        return (
+            self.imported
+            + self.updated
+            + self.unchanged
+            + self.merged
+            + self.conflicts
+            + self.held
+            + len(self.rejected)
+        )
 
     @property
     def changed(self) -> bool:
-        return bool(self.imported or self.updated or self.writes)
+        return bool(self.imported or self.updated or self.writes or self.conflicts)
 
     def summary(self) -> str:
         text = (
@@ -55,6 +69,11 @@ class ImportReport:
             f"{self.unchanged} unchanged, {self.merged} merged, {len(self.rejected)} rejected; "
             f"{len(self.duplicates)} duplicates"
         )
+        if self.conflicts or self.held:
+            text += (
+                f"; {self.conflicts} changed upstream where staff changed them (for review), "
+                f"{self.held} upstream changes held for review"
+            )
         if self.duplicates and not self.merged:
             text += " (kept apart; --merge-duplicates folds them into the first)"
         if not self.changed:
@@ -66,14 +85,40 @@ class _Seen:
     """Ids and question keys already in the store or earlier in this file."""
 
     def __init__(self, session: Session) -> None:
-        self.hash_by_id: dict[str, str] = {}
+        self.known: set[str] = set()
         self.id_by_key: dict[str, str] = {}
         self.where_by_id: dict[str, str] = {}
-        for faq_id, key, digest in session.execute(
-            select(FaqRow.id, FaqRow.question_key, FaqRow.content_hash)
-        ):
-            self.hash_by_id[faq_id] = digest
+        for faq_id, key in session.execute(select(FaqRow.id, FaqRow.question_key)):
+            self.known.add(faq_id)
             self.id_by_key.setdefault(key, faq_id)
+
+
+class _Sources:
+    """The source layer as it stands, read once: an unchanged row then costs no query."""
+
+    def __init__(self, session: Session) -> None:
+        self.by_id: dict[str, tuple[dict[str, Any], str]] = {
+            faq_id: (content, origin)
+            for faq_id, content, origin in session.execute(
+                select(FaqSourceRow.faq_id, FaqSourceRow.content, FaqSourceRow.origin).where(
+                    FaqSourceRow.gone_at.is_(None)
+                )
+            )
+        }
+        self.held = set(
+            session.scalars(
+                select(FaqReviewRow.faq_id).where(FaqReviewRow.status == "open", FaqReviewRow.held.is_(True))
+            )
+        )
+
+    def unchanged(self, record: FaqRecord, origin: str) -> bool:
+        known = self.by_id.get(record.id)
+        return (
+            known is not None
+            and known[1] == origin
+            and record.id not in self.held
+            and known[0] == source_content(record)
+        )
 
 
 def _merge(store: FaqStore, target_id: str, record: FaqRecord, where: str, actor: str) -> bool:
@@ -95,10 +140,19 @@ def import_rows(
     actor: str,
     merge_duplicates: bool = False,
     progress: Callable[[Row], None] | None = None,
+    origin: str = "file",
+    hold: bool = False,
+    new_status: FaqStatus | None = None,
+    run_id: int | None = None,
+    seen_ids: set[str] | None = None,
 ) -> ImportReport:
-    """Import every row into the store through ``session`` (the caller commits)."""
+    """Import every row into the store through ``session`` (the caller commits).
+
+    ``origin`` names the source (``file``, ``soweb``); ``new_status`` is the status of new
+    entries (default: the row's); ``seen_ids`` collects every id the rows named."""
     store = FaqStore(session)
     seen = _Seen(session)
+    sources = _Sources(session)
     report = ImportReport()
     live_changes = 0
     for row in rows:
@@ -114,9 +168,11 @@ def import_rows(
             )
             continue
         seen.where_by_id[record.id] = where
+        if seen_ids is not None:
+            seen_ids.add(record.id)
         key = question_key(record.question)
         twin = seen.id_by_key.get(key)
-        if twin is not None and twin != record.id and record.id not in seen.hash_by_id:
+        if twin is not None and twin != record.id and record.id not in seen.known:
             report.duplicates.append(Duplicate(where, record.id, twin))
             if merge_duplicates:
                 report.merged += 1
@@ -124,7 +180,15 @@ def import_rows(
                     report.writes += 1
                     live_changes += 1
                 continue
-        live_changes += _upsert(store, seen, record, actor, report)
+        if sources.unchanged(record, origin):
+            outcome, live = Harvested.UNCHANGED, False
+        else:
+            outcome, live = store.harvest(
+                record, actor=actor, origin=origin, hold=hold, new_status=new_status, run_id=run_id
+            )
+        seen.known.add(record.id)
+        _count(report, outcome)
+        live_changes += int(live)
         seen.id_by_key.setdefault(key, record.id)
     if live_changes:
         report.kb_version = store.bump_version(
@@ -133,19 +197,14 @@ def import_rows(
     return report
 
 
-def _upsert(store: FaqStore, seen: _Seen, record: FaqRecord, actor: str, report: ImportReport) -> int:
-    """Insert or update one record; return 1 when the published set changed."""
-    digest = record.content_hash()
-    previous = seen.hash_by_id.get(record.id)
-    seen.hash_by_id[record.id] = digest
-    if previous is None:
-        store.create(record, actor=actor, action="import")
+def _count(report: ImportReport, outcome: Harvested) -> None:
+    if outcome is Harvested.NEW:
         report.imported += 1
-        return int(record.status is FaqStatus.PUBLISHED)
-    if previous == digest:
+    elif outcome is Harvested.CHANGED:
+        report.updated += 1
+    elif outcome is Harvested.CONFLICT:
+        report.conflicts += 1
+    elif outcome is Harvested.HELD:
+        report.held += 1
+    else:
         report.unchanged += 1
-        return 0
-    before = store.get(record.id).status
-    store.replace(record, actor=actor, action="import")
-    report.updated += 1
-    return int(FaqStatus.PUBLISHED.value in {before, record.status.value})

@@ -17,8 +17,13 @@ __all__ = [
     "CaseRow",
     "DuplicateDismissalRow",
     "FaqDraftRow",
+    "FaqOverrideRow",
+    "FaqReviewRow",
     "FaqRevisionRow",
     "FaqRow",
+    "FaqSourceRow",
+    "HarvestLeaseRow",
+    "HarvestRunRow",
     "FailureResolutionKeyRow",
     "FailureResolutionRow",
     "HandoffRow",
@@ -602,3 +607,93 @@ class FailureResolutionKeyRow(Base):
         Integer, ForeignKey("failure_resolution.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(500), primary_key=True, index=True)
+
+
+# --- knowledge base: the source layer, staff overrides, upstream review, harvests (migration 0011)
+
+
+class FaqSourceRow(Base):
+    """What the source says about an entry, as last harvested or imported (``bot.store.faq_layers``).
+
+    ``content`` holds the source fields (``SOURCE_FIELDS``), JSON-ready. ``gone_at`` is set when
+    a complete harvest of ``origin`` no longer lists the entry (it is flagged, never deleted).
+    """
+
+    __tablename__ = "faq_source"
+
+    faq_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("faq.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    origin: Mapped[str] = mapped_column(String(32), default="file", index=True)
+    harvested_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    gone_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class FaqOverrideRow(Base):
+    """One field of an entry that staff set: it wins over the source layer until staff take theirs."""
+
+    __tablename__ = "faq_override"
+
+    faq_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("faq.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class FaqReviewRow(Base):
+    """An upstream change waiting for staff: ``kind`` "upstream" (a change to fields staff
+    overrode, or any change while upstream changes are held) or "gone" (no longer listed).
+
+    ``fields`` are the fields changed upstream; ``conflicts`` those of them staff overrode.
+    ``old_source``/``new_source``/``ours`` hold the three texts of those fields. ``held``: the
+    source layer still has the old text (applied when resolved). ``status`` is "open" until
+    resolved ("kept", "taken", "edited", "archived").
+    """
+
+    __tablename__ = "faq_review"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    faq_id: Mapped[str] = mapped_column(String(64), ForeignKey("faq.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    conflicts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    old_source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    new_source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolved_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class HarvestRunRow(Base):
+    """One harvest of the city FAQ service: its counts, and where it stands while it runs."""
+
+    __tablename__ = "harvest_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule, manual, cli
+    actor: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running, done, failed
+    holder: Mapped[str] = mapped_column(String(100), default="")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    message: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class HarvestLeaseRow(Base):
+    """Who may harvest now: one row per job name, held until ``until`` by one replica."""
+
+    __tablename__ = "harvest_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(100), default="")
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
