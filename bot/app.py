@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 pseudonym_key=settings.privacy.pseudonym_key.get_secret_value(),
                 breaker=Breaker(settings.rasa.cool_off_seconds),
                 handoff=settings.handoff,
+                citizen_learning=settings.citizen_learning,
             )
             channels = await start_channels(app, settings, app.state.chat, database)
             delivery = start_delivery(app, settings.handoff, database)

@@ -331,6 +331,16 @@ class LearningSettings(Section):
     cache_seconds: float = Field(default=60.0, ge=0, le=3600)
 
 
+class CitizenLearningSettings(Section):
+    """Learning from citizens: phrasings confirmed by "did you mean" picks and "helpful" ratings
+    become suggested alternative questions (``bot.learning.confirmed``, ``bot.learning.suggestions``)."""
+
+    min_citizens: int = Field(default=2, ge=1, le=1000)  # distinct citizens before a phrasing is suggested
+    daily_cap: int = Field(default=20, ge=1, le=10_000)  # pairings one citizen may contribute a day
+    auto_approve: bool = False  # publish without a person at auto_min_citizens (listed, rollable back)
+    auto_min_citizens: int = Field(default=3, ge=2, le=1000)
+
+
 class ClusterSettings(Section):
     """``bot1999 run-cluster``: ``replicas`` of the action server, Rasa and the bot on this machine
     behind a load balancer on ``balancer_port``, sharing the PostgreSQL ``database_url`` (stores
@@ -398,6 +408,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = LimitsSettings()
     security: SecuritySettings = SecuritySettings()
     learning: LearningSettings = LearningSettings()
+    citizen_learning: CitizenLearningSettings = CitizenLearningSettings()
     cluster: ClusterSettings = ClusterSettings()
 
     @field_validator("database_url")
