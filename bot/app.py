@@ -19,7 +19,7 @@ from bot.chat.degraded import DegradedResponder
 from bot.chat.rasa_engine import RasaEngine
 from bot.chat.service import ChatService
 from bot.console import cases as case_inbox
-from bot.console import dashboard, failures
+from bot.console import dashboard, failures, learned
 from bot.handoff.delivery import start_delivery
 from bot.kb_index import LiveIndex
 from bot.retrieval import make_encoder, make_retriever
@@ -104,5 +104,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console.install(app)
     case_inbox.install(app)
     failures.install(app)
+    learned.install(app)
     dashboard.install(app)
     return app
