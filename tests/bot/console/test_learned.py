@@ -157,6 +157,23 @@ def test_a_conflict_is_shown_apart_and_not_suggested(console: TestClient) -> Non
     assert "待審的建議（0）" in page
 
 
+def test_supervisors_read_learned_phrasings_per_month_on_the_dashboard(console: TestClient) -> None:
+    confirm(_db(console), PHRASING, "F-2", "p-1", "p-2")
+    login_as(console, Role.STAFF, "staff-a")
+    items = _items(console.get("/console/learned").text)
+    console.post("/console/learned/decide", data={"item": items, "action": "approve"})
+    login_as(console, Role.SUPERVISOR)
+    page = console.get("/console/dashboard").text
+    assert "從民眾學到的問法" in page
+    row = re.search(r'<table id="table-learning">.*?</table>', page, re.S)
+    assert row is not None
+    cells = re.findall(r"<td>([^<]*)</td>", row.group(0))
+    assert cells[-5:-3] == ["1", "0"], "one phrasing learned this month, none auto-approved"
+    assert cells[-3:] == ["2", "0", "0.0 %"], (
+        "two questions this month, both answered by a pick, none directly"
+    )
+
+
 @pytest.mark.parametrize("role", [Role.SUPERVISOR])
 def test_only_staff_work_the_queue(console: TestClient, role: Role) -> None:
     login_as(console, role)
