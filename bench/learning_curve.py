@@ -2,6 +2,7 @@
 then score the other query of each pair (held back) and the whole set, before and after.
 
     python -m bench.learning_curve [--data ../shared/data] [--sets kaohsiung,default] [--citizens 3]
+                                   [--policies default,auto] [--json FILE]
 
 Sets: ``kaohsiung`` (the city's 1,427 FAQs and its development queries, read from ../shared/data)
 and ``default`` (knowledge/content with tests/data). In each, the entries with at least two
@@ -95,10 +96,13 @@ def split(cases: list[EvalCase]) -> tuple[list[EvalCase], list[EvalCase]]:
     return [pair[0] for pair in pairs], [pair[1] for pair in pairs]
 
 
-def _score(settings: Settings, encoder: Encoder, records: list[FaqRecord], cases: list[EvalCase]) -> Metrics:
+def _score(
+    settings: Settings, encoder: Encoder, records: list[FaqRecord], *sets: list[EvalCase]
+) -> list[Metrics]:
+    """Each set of cases scored on one fresh index of ``records``."""
     retriever = make_retriever(settings.knowledge, encoder)
     retriever.build(records)
-    return evaluate(retriever, cases)
+    return [evaluate(retriever, cases) for cases in sets]
 
 
 class Replay:
@@ -196,21 +200,24 @@ def _row(name: str, before: Metrics, after: Metrics) -> str:
     return f"  {name:<22}{before.n_in_scope:>5}   " + "   ".join(f"{cell:<15}" for cell in cells)
 
 
-def run_set(labelled: LabelledSet, settings: Settings, encoder: Encoder, citizens: int) -> dict[str, object]:
+def run_set(
+    labelled: LabelledSet, settings: Settings, encoder: Encoder, citizens: int, chosen: list[str]
+) -> dict[str, object]:
     replayed, held = split(labelled.cases)
     print(
         f"{labelled.name}: {len(labelled.records):,} entries, {len(labelled.cases)} queries;"
         f" {len(replayed)} entries with two queries: one replayed by {citizens} citizens each, one held back"
     )
     started = time.perf_counter()
-    before_held = _score(settings, encoder, labelled.records, held)
-    before_all = _score(settings, encoder, labelled.records, labelled.cases)
+    before_held, before_all = _score(settings, encoder, labelled.records, held, labelled.cases)
     out: dict[str, object] = {"entries": len(labelled.records), "pairs": len(replayed)}
     policies = {
         "default": CitizenLearningSettings(),
         "auto": CitizenLearningSettings(auto_approve=True),
     }
     for name, policy in policies.items():
+        if name not in chosen:
+            continue
         policy_settings = settings.model_copy(update={"citizen_learning": policy})
         with tempfile.TemporaryDirectory(prefix="learning-curve-") as folder:
             replay = Replay(Path(folder), policy_settings, encoder, labelled)
@@ -233,8 +240,7 @@ def run_set(labelled: LabelledSet, settings: Settings, encoder: Encoder, citizen
             pairings, learned = replay.counts()
             records = replay.published()
             replay.close()
-        after_held = _score(settings, encoder, records, held)
-        after_all = _score(settings, encoder, records, labelled.cases)
+        after_held, after_all = _score(settings, encoder, records, held, labelled.cases)
         turns = ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items()))
         print(f" policy {name}: {how}")
         print(f"  replayed asks: {turns}; {pairings} pairings recorded, {learned} phrasings published")
@@ -260,6 +266,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--sets", default="kaohsiung,default")
     parser.add_argument("--citizens", type=int, default=3, help="distinct citizens replaying each query")
+    parser.add_argument("--policies", default="default,auto", help="default, auto or both")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
     settings = load_settings()
@@ -275,7 +282,7 @@ def main() -> None:
             labelled = _default()
         else:
             raise SystemExit(f"unknown set {name!r}: kaohsiung or default")
-        results[name] = run_set(labelled, settings, encoder, args.citizens)
+        results[name] = run_set(labelled, settings, encoder, args.citizens, args.policies.split(","))
     if args.json is not None:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
 
