@@ -159,8 +159,9 @@ def _candidates(session: Session, min_citizens: int) -> tuple[list[Suggestion], 
                     conflicting.append(suggestion)
             elif len(t.citizens) >= min_citizens:
                 suggested.append(suggestion)
-    order = lambda s: (-s.citizens, s.faq_id, s.key)  # noqa: E731
-    return sorted(suggested, key=order), sorted(conflicting, key=lambda s: (s.key, -s.citizens, s.faq_id))
+    suggested.sort(key=lambda s: (-s.citizens, s.faq_id, s.key))
+    conflicting.sort(key=lambda s: (s.key, -s.citizens, s.faq_id))
+    return suggested, conflicting
 
 
 def suggestions(session: Session, *, min_citizens: int, faq_id: str | None = None) -> list[Suggestion]:

@@ -90,6 +90,9 @@ def test_staff_see_a_suggestion_with_its_counts_and_the_entry_answer_and_approve
     assert PHRASING in one.text
     assert "目前的回答" in one.text
     assert _items(console.get("/console/learned/faq/F-1").text) == []
+    assert 'href="/console/learned/faq/F-2"' in console.get("/console/kb/faq/F-2").text, (
+        "linked from the entry"
+    )
 
     done = console.post(
         "/console/learned/decide",
