@@ -87,11 +87,11 @@ def _default() -> LabelledSet:
 
 def split(cases: list[EvalCase]) -> tuple[list[EvalCase], list[EvalCase]]:
     """(replayed, held back): the first and second query of every entry that has two or more."""
-    by_gold: dict[str, list[EvalCase]] = {}
+    by_gold: dict[tuple[str, ...], list[EvalCase]] = {}
     for case in cases:
-        gold = gold_ids(case)
-        if len(gold) == 1:
-            by_gold.setdefault(next(iter(gold)), []).append(case)
+        gold = tuple(sorted(gold_ids(case)))  # an entry and its duplicates, when both are right
+        if gold:
+            by_gold.setdefault(gold, []).append(case)
     pairs = [queries[:2] for queries in by_gold.values() if len(queries) >= 2]
     return [pair[0] for pair in pairs], [pair[1] for pair in pairs]
 

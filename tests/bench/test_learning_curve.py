@@ -13,8 +13,9 @@ def test_each_entry_with_two_queries_gives_one_replayed_and_one_held_back() -> N
         {"query": "b2", "gold": ["B"]},
         {"query": "b3", "gold": ["B"]},
         {"query": "chitchat", "gold": None},
-        {"query": "two golds", "gold": ["A", "C"]},
+        {"query": "a or c", "gold": ["A", "C"]},
+        {"query": "c or a", "gold": ["C", "A"]},
     ]
     replayed, held = split(cases)
-    assert [c["query"] for c in replayed] == ["a1", "b1"]
-    assert [c["query"] for c in held] == ["a2", "b2"]
+    assert [c["query"] for c in replayed] == ["a1", "b1", "a or c"]
+    assert [c["query"] for c in held] == ["a2", "b2", "c or a"]
