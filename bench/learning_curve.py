@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -269,6 +270,7 @@ def main() -> None:
     parser.add_argument("--policies", default="default,auto", help="default, auto or both")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = parser.parse_args()
+    logging.getLogger("bot.chat.service").setLevel(logging.ERROR)  # "answering in degraded mode", every turn
     settings = load_settings()
     encoder = make_encoder(settings.knowledge)
     results: dict[str, object] = {}
