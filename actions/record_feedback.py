@@ -9,7 +9,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.providers import database
 from actions.replies import send, send_turn
+from bot.learning.citizens import after_rating
 from bot.messages import Button, Reply
+from bot.settings import get_settings
 from bot.store.turns import TurnStore
 
 GOOD_INTENTS = frozenset({"feedback_good", "affirm"})
@@ -25,8 +27,10 @@ class ActionRecordFeedback(Action):
         good = (tracker.latest_message.get("intent") or {}).get("name") in GOOD_INTENTS
         # The conversation's latest answered turn; the chat service logs this turn itself
         # afterwards (and sets the same rating again for a button, which changes nothing).
+        value = "good" if good else "bad"
         with database().session() as session:
-            TurnStore(session).set_feedback(tracker.sender_id, "good" if good else "bad")
+            rated = TurnStore(session).set_feedback(tracker.sender_id, value)
+            after_rating(session, rated, value, get_settings().citizen_learning)
         if good:
             send(dispatcher, [Reply(text="謝謝您的回饋！還有其他問題都可以問我。")])
         else:

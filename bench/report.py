@@ -88,6 +88,12 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         True,
     ),
     (
+        "Learning from citizens: held-back queries before and after replaying their pair's other query as"
+        " citizens' picks and ratings (Kaohsiung dev set and the default knowledge base)",
+        [".venv/bin/python", "-m", "bench.learning_curve"],
+        True,
+    ),
+    (
         "Dense index at scale: 100,000 synthetic vectors (HNSW), build, memory, search latency, recall",
         [".venv/bin/python", "-m", "bench.scale"],
         False,

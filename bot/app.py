@@ -19,7 +19,7 @@ from bot.chat.degraded import DegradedResponder
 from bot.chat.rasa_engine import RasaEngine
 from bot.chat.service import ChatService
 from bot.console import cases as case_inbox
-from bot.console import dashboard, failures, kb_review
+from bot.console import dashboard, failures, kb_review, learned
 from bot.handoff.delivery import start_delivery
 from bot.handoff.takeover import human_asker
 from bot.harvest import Harvester, HarvestScheduler, parse_schedule
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 pseudonym_key=settings.privacy.pseudonym_key.get_secret_value(),
                 breaker=Breaker(settings.rasa.cool_off_seconds),
                 ask_human=human_asker(settings.handoff),
+                citizen_learning=settings.citizen_learning,
             )
             channels = await start_channels(app, settings, app.state.chat, database)
             delivery = start_delivery(app, settings.handoff, database)
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     console.install(app)
     case_inbox.install(app)
     failures.install(app)
+    learned.install(app)
     dashboard.install(app)
     kb_review.install(app)
     return app

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from bot.chat.faq import FaqCandidate, FaqOutcome
 from bot.store import Database
@@ -21,6 +23,8 @@ from bot.store.faqs import FaqStore
 from bot.store.synonyms import Published, SynonymStore, merge_synonyms
 from knowledge.faq import FaqRecord
 from knowledge.retriever import DECISION_DEPTH, Candidate, Decision, Retriever
+
+T = TypeVar("T")
 
 __all__ = ["LiveIndex"]
 
@@ -150,3 +154,8 @@ class LiveIndex:
     def get(self, faq_id: str) -> FaqRecord | None:
         with self._lock:
             return self.retriever.record(faq_id)
+
+    def reading(self, use: Callable[[Retriever], T]) -> T:
+        """``use(retriever)`` while no refresh changes the index (several searches, one snapshot)."""
+        with self._lock:
+            return use(self.retriever)

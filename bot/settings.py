@@ -355,10 +355,20 @@ class HarvestSettings(Section):
     @field_validator("schedule")
     @classmethod
     def _readable(cls, value: str) -> str:
-        from bot.harvest.schedule import parse_schedule
+        from bot.schedule import parse_schedule
 
         parse_schedule(value, ZoneInfo("Asia/Taipei"))
         return value
+
+
+class CitizenLearningSettings(Section):
+    """Learning from citizens: phrasings confirmed by "did you mean" picks and "helpful" ratings
+    become suggested alternative questions (``bot.learning.confirmed``, ``bot.learning.suggestions``)."""
+
+    min_citizens: int = Field(default=2, ge=1, le=1000)  # distinct citizens before a phrasing is suggested
+    daily_cap: int = Field(default=20, ge=1, le=10_000)  # pairings one citizen may contribute a day
+    auto_approve: bool = False  # publish without a person at auto_min_citizens (listed, rollable back)
+    auto_min_citizens: int = Field(default=3, ge=2, le=1000)
 
 
 class ClusterSettings(Section):
@@ -426,6 +436,7 @@ class Settings(BaseSettings):
     limits: LimitsSettings = LimitsSettings()
     security: SecuritySettings = SecuritySettings()
     learning: LearningSettings = LearningSettings()
+    citizen_learning: CitizenLearningSettings = CitizenLearningSettings()
     cluster: ClusterSettings = ClusterSettings()
     harvest: HarvestSettings = HarvestSettings()
 

@@ -7,7 +7,8 @@ action server died or its database was away), and the citizen is better served b
 knowledge base and an honest "limited mode" than by "please say it again".
 
 Every turn is logged, with feedback from the feedback buttons attached to the answer it
-rates. A turn is only answered once it is logged: while the database is away the log is
+rates; a pick from a "did you mean" list and a rating are recorded as confirmed pairings
+in the same transaction (``bot.learning.citizens``). A turn is only answered once it is logged: while the database is away the log is
 tried again for a few seconds, and if it still fails, ``handle`` raises the database's error
 (``bot.store.db.unavailable`` says it is one), which the HTTP routes answer with 503 "please
 try again" and the channels' inbox retries — so no answered message (or rating)
@@ -34,8 +35,10 @@ from bot.chat.breaker import Breaker
 from bot.chat.degraded import DegradedResponder
 from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
 from bot.chat.engine import DialogueEngine, EngineTurn, EngineUnavailable
+from bot.learning.citizens import after_rating, after_turn
 from bot.messages import ChatResponse, Incoming, Reply, parse_payload
 from bot.privacy import pseudonymise
+from bot.settings import CitizenLearningSettings
 from bot.store import Database
 from bot.store.conversations import ChannelEventStore, ConversationStore
 from bot.store.db import retry_while_unavailable, unavailable
@@ -68,6 +71,7 @@ class ChatService:
         breaker: Breaker | None = None,
         ask_human: AskHuman | None = None,
         log_retry_seconds: float = LOG_RETRY_SECONDS,
+        citizen_learning: CitizenLearningSettings | None = None,
     ) -> None:
         self.engine = engine
         self.fallback = fallback
@@ -76,6 +80,7 @@ class ChatService:
         self.breaker = breaker or Breaker()
         self.ask_human = ask_human  # None: asking for a person in degraded mode points to the case form
         self.log_retry_seconds = log_retry_seconds
+        self.citizen_learning = citizen_learning or CitizenLearningSettings()
 
     def conversation_id(self, message: Incoming) -> str:
         return pseudonymise(message.channel, message.user_id, self.pseudonym_key)
@@ -232,8 +237,13 @@ class ChatService:
                 ConversationStore(session).seen(conversation_id, message.channel, message.user_id)
                 store = TurnStore(session)
                 if parsed and parsed[0] in {"feedback_good", "feedback_bad"}:
-                    store.set_feedback(conversation_id, parsed[0].removeprefix("feedback_"))
-                store.log(record)
+                    value = parsed[0].removeprefix("feedback_")
+                    rated = store.set_feedback(conversation_id, value)
+                    after_rating(session, rated, value, self.citizen_learning)
+                turn_id = store.log(record)
+                after_turn(
+                    session, turn_id, self.citizen_learning
+                )  # a "did you mean" pick confirms a phrasing
                 if any(_CASE_NUMBER.search(reply.text) for reply in turn.replies):
                     NotificationStore(session).settle_in_band(conversation_id, record.reply)
 

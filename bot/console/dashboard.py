@@ -37,6 +37,8 @@ from bot.console.dashboard_view import (
 )
 from bot.console.pages import NavItem, add_nav, render
 from bot.deps import SupervisorUser, database_of, settings_of
+from bot.metrics.figures import Filters
+from bot.metrics.learning import LearningMonth, learning_by_month
 from bot.store.users import Role
 
 __all__ = ["city_sentence", "install", "parse_choice", "router", "today"]
@@ -67,6 +69,7 @@ async def dashboard_page(request: Request, user: SupervisorUser, choice: ChoiceD
         cluster_threshold(request),
     )
     board = page.board
+    learning = await run_in_threadpool(_learning, request, choice.filters)
     breakdowns = [("channel", board.by_channel), ("category", board.by_category), ("agency", board.by_agency)]
     return render(
         request,
@@ -83,5 +86,12 @@ async def dashboard_page(request: Request, user: SupervisorUser, choice: ChoiceD
         refreshed=local_text(page.refreshed_at, settings_of(request).handoff.zone),
         exports=[(t, choice.query(table=t, grain=board.grain)) for t in dashboard_exports.TABLES],
         xlsx_query=choice.query(grain=board.grain),
+        learning=learning,
         **context,
     )
+
+
+def _learning(request: Request, filters: Filters) -> list[LearningMonth]:
+    """Phrasings learned from citizens and the answered-directly rate, per month (bot.metrics.learning)."""
+    with database_of(request).session() as session:
+        return learning_by_month(session, filters, request.app.state.settings.handoff.zone)

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from bot.console.auth import AdminUser, ConsoleUser, StaffUser
 from bot.console.curation import FIELD_LABELS
 from bot.console.pages import NavItem, add_nav, redirect, render
+from bot.deps import AdminUser, StaffUser, database_of
 from bot.harvest.runs import last_runs
-from bot.store import Database
+from bot.security.auth import ConsoleUser
 from bot.store.errors import ConflictError
 from bot.store.faq_layers import Resolution
 from bot.store.faqs import FaqNotFound, FaqStore, row_to_record
@@ -51,11 +51,6 @@ DONE = {
 def install(app: FastAPI) -> None:
     app.include_router(router)
     add_nav(app, NavItem("來源更新", "/console/kb/review", (Role.STAFF,), order=13))
-
-
-def _database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
 
 
 def _text(value: Any) -> str:
@@ -96,7 +91,7 @@ def _fields(item: FaqReviewRow) -> list[FieldView]:
 
 @router.get("/console/kb/review", response_class=HTMLResponse)
 def review_queue(request: Request, user: StaffUser) -> HTMLResponse:
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         items = list(
             session.execute(
                 select(FaqReviewRow, FaqRow.question)
@@ -125,7 +120,7 @@ def review_queue(request: Request, user: StaffUser) -> HTMLResponse:
 def _item_page(
     request: Request, user: ConsoleUser, review_id: int, *, error: str = "", code: int = 200
 ) -> HTMLResponse:
-    with _database(request).session() as session:
+    with database_of(request).session() as session:
         item = session.get(FaqReviewRow, review_id)
         row = session.get(FaqRow, item.faq_id) if item is not None else None
         if item is None or row is None:
@@ -176,7 +171,7 @@ async def resolve(request: Request, review_id: int, user: StaffUser) -> Response
         if choice is None:
             return _item_page(request, user, review_id, error="請選擇一種處理方式。", code=400)
         try:
-            with _database(request).session() as session:
+            with database_of(request).session() as session:
                 item = session.get(FaqReviewRow, review_id)
                 if item is None:
                     raise FaqNotFound(str(review_id))

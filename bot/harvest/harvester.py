@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.harvest.runs import Lease, RunCounts, finish_run, interrupted_run, latest_start, start_run
-from bot.harvest.schedule import Schedule
+from bot.schedule import Schedule
 from bot.settings import HarvestSettings
 from bot.store import Database
 from bot.store.faq_layers import flag_gone

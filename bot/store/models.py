@@ -29,6 +29,8 @@ __all__ = [
     "HandoffRow",
     "ImportJobRow",
     "KbVersionRow",
+    "LearnedPairingRow",
+    "LearnedPhrasingRow",
     "MetricDayRow",
     "MetricStateRow",
     "MetricTurnRow",
@@ -697,3 +699,47 @@ class HarvestLeaseRow(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     holder: Mapped[str] = mapped_column(String(100), default="")
     until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+# --- learning from citizens (migration 0012) ------------------------------------------------
+
+
+class LearnedPairingRow(Base):
+    """A phrasing a citizen confirmed means an FAQ (``bot.learning.confirmed``).
+
+    ``turn_id`` is the answer turn that confirms it: the pick from a "did you mean" list
+    (``source`` ``pick``) or a direct answer rated helpful (``helpful``). ``verdict`` is
+    ``confirmed``, or ``unhelpful`` when the citizen rated that answer "did not help".
+    ``phrasing`` is normalised and never carries personal data (such phrasings are not kept);
+    ``phrasing_key`` groups near-identical phrasings. ``sender`` is the pseudonym.
+    """
+
+    __tablename__ = "learned_pairing"
+    __table_args__ = (Index("ix_learned_pairing_sender_at", "sender", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    turn_id: Mapped[int] = mapped_column(Integer, unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    faq_id: Mapped[str] = mapped_column(String(64), index=True)
+    phrasing: Mapped[str] = mapped_column(String(500))
+    phrasing_key: Mapped[str] = mapped_column(String(500), index=True)
+    source: Mapped[str] = mapped_column(String(8))
+    verdict: Mapped[str] = mapped_column(String(10))
+
+
+class LearnedPhrasingRow(Base):
+    """What was decided about a suggested phrasing for an FAQ: ``approved`` (by staff),
+    ``auto`` (auto-approved), ``rejected``, or ``rolled_back`` (an approval taken back)."""
+
+    __tablename__ = "learned_phrasing"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phrasing_key: Mapped[str] = mapped_column(String(500))
+    faq_id: Mapped[str] = mapped_column(String(64), index=True)
+    phrasing: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    citizens: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # the entry's revision it made (approvals)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.harvest import Harvester
 from bot.harvest.runs import Lease, start_run
-from bot.harvest.schedule import Every
+from bot.schedule import Every
 from bot.settings import HarvestSettings
 from bot.store import Database
 from bot.store.faqs import FaqStore, row_to_record

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.harvest.schedule import Cron, Every, parse_schedule
+from bot.schedule import Cron, Every, parse_schedule
 from bot.settings import SettingsError, load_settings
 
 TAIPEI = ZoneInfo("Asia/Taipei")
