@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.console.pages import NavItem, add_nav, redirect, render
-from bot.deps import StaffUser, database_of, index_of
+from bot.deps import StaffUser, database_of, index_of, settings_of
 from bot.learning.actions import ActionError
 from bot.learning.suggestions import (
     AUTO,
