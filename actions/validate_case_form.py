@@ -1,5 +1,10 @@
 """validate_case_form: check each slot of the case form as the citizen gives it, and corrections.
 
+The report that starts the form is read first: a category (the NLU's entity) and a place
+(``bot.cases.places``) it names are taken, said back to the citizen, and not asked again —
+「三民區九如一路有個大坑洞」 goes straight to the description. The summary before filing
+shows them again with 修改 buttons.
+
 A correction ("地址打錯了", or a 修改 button on the summary) empties the named answer (the
 last one given when none is named) and the form asks for it again, then for the rest.
 """
@@ -16,6 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.case_form import FIELD_LABELS, NONE, corrected_field
 from bot.cases import category_by_code, match_category
+from bot.cases.places import find_place
 from bot.store.cases import MAX_DESCRIPTION_CHARS, CaseInputError, normalise_phone
 
 _LAT_LON = re.compile(r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")
@@ -33,6 +39,8 @@ class ValidateCaseForm(FormValidationAction):
     ) -> list[EventType]:
         if (tracker.latest_message.get("intent") or {}).get("name") != "correct":
             events: list[EventType] = await super().run(dispatcher, tracker, domain)
+            if _starting(tracker):
+                _say_what_was_taken(dispatcher, events)
             return events
         field = corrected_field(tracker)
         events = [SlotSet("confirmed", None)]
@@ -61,6 +69,8 @@ class ValidateCaseForm(FormValidationAction):
         text = str(value or "").strip()
         if _LAT_LON.match(text.replace(" ", "")):
             return {"location": text.replace(" ", "")}
+        if _starting(tracker):  # the report itself: its place if it names one, else the form asks
+            return {"location": find_place(text)}
         if len(text) < 2:
             dispatcher.utter_message(
                 text="請告訴我地點，例如路名與路口、門牌或明顯地標，也可以直接分享位置。"
@@ -110,3 +120,16 @@ class ValidateCaseForm(FormValidationAction):
             return {"confirmed": True}
         dispatcher.utter_message(text="好的，請點選要修改的項目；不送出請按「取消」。")
         return {"confirmed": None}
+
+
+def _starting(tracker: Tracker) -> bool:
+    """The form is reading the report that started it (nothing has been asked yet)."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return tracker.get_slot("requested_slot") is None and intent == "report_issue"
+
+
+def _say_what_was_taken(dispatcher: CollectingDispatcher, events: list[EventType]) -> None:
+    taken = {e["name"]: e["value"] for e in events if e.get("event") == "slot" and e.get("value")}
+    parts = [f"{FIELD_LABELS[name]}「{taken[name]}」" for name in ("category", "location") if name in taken]
+    if parts:
+        dispatcher.utter_message(text=f"好的，我記下了{'、'.join(parts)}；送出前會再請您確認，也可以修改。")

@@ -1,4 +1,8 @@
-"""validate_case_status_form: a case number with a valid check digit, and 3 phone digits."""
+"""validate_case_status_form: a case number with a valid check digit, and 3 phone digits.
+
+A number given with the question (「查詢案件 261207-0001-4」) is taken, and only the phone
+digits are asked for.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot.cases import is_valid_case_number, normalise_case_number
+from bot.cases.numbers import find_case_number
 
 
 class ValidateCaseStatusForm(FormValidationAction):
@@ -19,10 +24,16 @@ class ValidateCaseStatusForm(FormValidationAction):
     def validate_case_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        if not is_valid_case_number(str(value or "")):
-            dispatcher.utter_message(text="案件編號好像不正確，格式像 261122-0042-7，請再確認一次。")
+        text = str(value or "")
+        starting = tracker.get_slot("requested_slot") is None  # the question that started the form
+        number = find_case_number(text) or text
+        if not is_valid_case_number(number):
+            if not starting or find_case_number(text):  # asked for it, or a number that is wrong
+                dispatcher.utter_message(text="案件編號好像不正確，格式像 261122-0042-7，請再確認一次。")
             return {"case_number": None}
-        return {"case_number": normalise_case_number(str(value))}
+        if starting:
+            dispatcher.utter_message(text=f"好的，要查詢的案件編號是 {normalise_case_number(number)}。")
+        return {"case_number": normalise_case_number(number)}
 
     def validate_phone_last3(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -36,7 +36,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.chat.messages import Incoming, pick_payload
 from sqlalchemy import func, select
 
 from bot.chat.breaker import Breaker
@@ -46,6 +45,7 @@ from bot.chat.service import ChatService
 from bot.kb_index import LiveIndex
 from bot.learning.suggestions import approve, conflicts, decisions, suggestions
 from bot.learning.takeover import takeovers
+from bot.messages import Incoming, pick_payload
 from bot.retrieval import make_encoder, make_retriever
 from bot.settings import CitizenLearningSettings, Settings, load_settings
 from bot.store import Database

@@ -28,7 +28,7 @@ from bot.retrieval import make_encoder, make_retriever
 from bot.settings import Settings, get_settings
 from bot.store import Database
 from bot.web import cases as case_pages
-from bot.web import chat_page
+from bot.web import chat_page, not_found
 
 __all__ = ["create_app"]
 
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telegram.router,
     ):
         app.include_router(router)
+    not_found.install(app)  # a browser's unknown page: a Chinese page with a way back; API clients: JSON
     unavailable.install(app)  # 503 "try again" while the database is away, not 500
     security.install(app, settings)  # size and rate limits, security headers (inside CORS: refusals get it)
     if settings.web.allowed_origins:  # other sites that embed the widget call /api/chat

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-__all__ = ["CATEGORIES", "Category", "category_by_code", "match_category", "DISPATCH_TARGET"]
+__all__ = [
+    "CATEGORIES",
+    "Category",
+    "category_by_code",
+    "describe_prompt",
+    "match_category",
+    "DISPATCH_TARGET",
+]
 
 DISPATCH_TARGET = timedelta(hours=4)
 PETITION_TARGET = timedelta(days=6)
@@ -86,3 +93,25 @@ def match_category(text: str) -> str | None:
         if any(word in text for word in words):
             return code
     return None
+
+
+# What helps the agency most, per category: the example in 「請簡單描述狀況（例如：…）」.
+_DESCRIBE: dict[str, str] = {
+    "road_pothole": "坑洞大約多大、多深、在哪個車道、從什麼時候開始",
+    "fallen_tree": "樹有多大、擋住幾個車道或人行道、有沒有壓到車或電線",
+    "street_light": "幾盞不亮、是整晚不亮還是一直閃、燈桿上的編號",
+    "road_flooding": "積水大約多深、範圍多大、車子還能不能通過",
+    "traffic_signal": "哪個方向的燈號不亮或一直閃、從什麼時候開始",
+    "traffic_incident": "擋住幾個車道、有沒有油或碎片在路上（有人受傷請先撥 119）",
+    "noise": "什麼樣的聲音、從哪裡傳來、通常在哪些時段",
+    "sanitation": "是什麼垃圾或髒亂、範圍多大、持續多久了",
+    "illegal_parking": "什麼車、停在哪個位置（紅線、騎樓、車道）、停了多久",
+    "general": "發生了什麼事、從什麼時候開始、希望怎麼處理",
+}
+
+
+def describe_prompt(category: str) -> str:
+    """The case form's request for a description, with an example fitting ``category``
+    (a code or a name; anything else gets the general example)."""
+    code = match_category(category) or "general"
+    return f"請簡單描述狀況（例如：{_DESCRIBE[code]}）。"

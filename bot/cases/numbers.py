@@ -10,7 +10,13 @@ from __future__ import annotations
 import re
 from datetime import date
 
-__all__ = ["check_digit", "format_case_number", "is_valid_case_number", "normalise_case_number"]
+__all__ = [
+    "check_digit",
+    "find_case_number",
+    "format_case_number",
+    "is_valid_case_number",
+    "normalise_case_number",
+]
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -25,6 +31,7 @@ _DAMM = (
     (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
 )
 _SHAPE = re.compile(r"^\d{6}-\d{4,}-\d$")
+_IN_TEXT = re.compile(r"(?<!\d)\d{6}\s*[-‐‑–—−ー]?\s*\d{4,}\s*[-‐‑–—−ー]?\s*\d(?!\d)")
 
 
 def check_digit(digits: str) -> int:
@@ -58,3 +65,12 @@ def is_valid_case_number(text: str) -> bool:
         return False
     body = number.replace("-", "")
     return check_digit(body[:-1]) == int(body[-1])
+
+
+def find_case_number(text: str) -> str | None:
+    """The first thing shaped like a case number in a sentence (``YYMMDD-NNNN-C``, spaces or
+    other dashes allowed), normalised; None if there is none. Its check digit is not checked."""
+    import unicodedata
+
+    match = _IN_TEXT.search(unicodedata.normalize("NFKC", text))
+    return None if match is None else normalise_case_number(match.group(0))

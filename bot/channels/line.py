@@ -54,15 +54,15 @@ from bot.channels.base import PushFailed
 from bot.channels.inbox import EventLedger, Inbox
 from bot.channels.text import (
     OTHER_CONTENT_TEXT,
-    TOO_LONG_TEXT,
     WELCOME_TEXT,
     clip,
+    kept_of_long,
     reply_text,
     too_fast_text,
 )
 from bot.chat.service import ChatService
 from bot.media import MediaRejected, MediaStore
-from bot.messages import MAX_TEXT_CHARS, ChatResponse, Incoming, Location, Reply
+from bot.messages import ChatResponse, Incoming, Location, Reply
 from bot.security.guard import SenderThrottle
 from bot.settings import ChannelsSettings
 from bot.store import Database
@@ -208,11 +208,11 @@ class LineChannel:
             return None
         content = parsed.message
         if isinstance(content, TextMessageContent):
-            if len(content.text) > MAX_TEXT_CHARS:
-                return _replies(Reply(text=TOO_LONG_TEXT))
             if not content.text.strip():
                 return None
-            return await self._turn(Incoming(channel="line", user_id=user_id, text=content.text))
+            text, cut = kept_of_long(content.text)  # over the limit: the start is read, and said so
+            response = await self._turn(Incoming(channel="line", user_id=user_id, text=text))
+            return _told(response, cut)
         if isinstance(content, LocationMessageContent):
             place = Location(
                 latitude=content.latitude,
@@ -303,6 +303,15 @@ async def _save(media: MediaStore, data: bytes) -> str:
 
 def _replies(*replies: Reply) -> Json:
     return ChatResponse(replies=list(replies)).model_dump(mode="json")
+
+
+def _told(response: Json | None, notice: Reply | None) -> Json | None:
+    """``response`` with ``notice`` (what part of a long message was read) as its first bubble."""
+    if notice is None:
+        return response
+    if response is None:  # an agent holds the conversation: the citizen still learns what was kept
+        return _replies(notice)
+    return {**response, "replies": [notice.model_dump(mode="json"), *response["replies"]]}
 
 
 def _event_id(event: Json) -> str:

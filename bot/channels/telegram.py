@@ -28,10 +28,10 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.channels.base import PushFailed
 from bot.channels.inbox import EventLedger, Inbox
-from bot.channels.text import OTHER_CONTENT_TEXT, TOO_LONG_TEXT, WELCOME_TEXT, reply_text, too_fast_text
+from bot.channels.text import OTHER_CONTENT_TEXT, WELCOME_TEXT, kept_of_long, reply_text, too_fast_text
 from bot.chat.service import ChatService
 from bot.media import MediaRejected, MediaStore
-from bot.messages import MAX_TEXT_CHARS, Button, ChatResponse, Incoming, Location, Reply
+from bot.messages import Button, ChatResponse, Incoming, Location, Reply
 from bot.security.guard import SenderThrottle
 from bot.settings import ChannelsSettings, TelegramSettings
 from bot.store import Database
@@ -191,11 +191,13 @@ class TelegramChannel:
             text = message.text
             if text.split("@")[0] in {"/start", "/help"}:
                 return _replies(chat_id, Reply(text=WELCOME_TEXT))
-            if len(text) > MAX_TEXT_CHARS:
-                return _replies(chat_id, Reply(text=TOO_LONG_TEXT))
             if not text.strip():
                 return None
-            return await self._turn(chat_id, Incoming(channel="telegram", user_id=str(chat_id), text=text))
+            text, cut = kept_of_long(text)  # over the limit: the start is read, and said so
+            response = await self._turn(
+                chat_id, Incoming(channel="telegram", user_id=str(chat_id), text=text)
+            )
+            return _told(chat_id, response, cut)
         if message.location is not None:
             place = Location(
                 latitude=message.location.latitude,
@@ -309,6 +311,15 @@ class TelegramChannel:
 
 def _replies(chat_id: int, *replies: Reply) -> Json:
     return {"chat_id": chat_id, **ChatResponse(replies=list(replies)).model_dump(mode="json")}
+
+
+def _told(chat_id: int, response: Json | None, notice: Reply | None) -> Json | None:
+    """``response`` with ``notice`` (what part of a long message was read) as its first bubble."""
+    if notice is None:
+        return response
+    if response is None:  # an agent holds the conversation: the citizen still learns what was kept
+        return _replies(chat_id, notice)
+    return {**response, "replies": [notice.model_dump(mode="json"), *response["replies"]]}
 
 
 router = APIRouter(prefix="/channels/telegram", tags=["channels"])

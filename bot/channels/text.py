@@ -10,6 +10,7 @@ __all__ = [
     "WELCOME_TEXT",
     "absolute_url",
     "clip",
+    "kept_of_long",
     "reply_text",
     "too_fast_text",
 ]
@@ -20,6 +21,28 @@ WELCOME_TEXT = (
 )
 OTHER_CONTENT_TEXT = "目前只看得懂文字、位置和照片。請用文字描述您的問題，或傳送位置、照片。"
 TOO_LONG_TEXT = f"訊息太長了，請在 {MAX_TEXT_CHARS} 字以內，或分成幾則傳送。"
+_TAIL_CHARS = 12
+
+
+def kept_of_long(text: str) -> tuple[str, Reply | None]:
+    """A message over ``MAX_TEXT_CHARS``: the part the bot reads, and a bubble saying what was kept.
+
+    Chat apps let citizens send more than the bot reads; the first ``MAX_TEXT_CHARS`` characters
+    are answered and the citizen is told where the bot stopped reading, so nothing is dropped
+    without a word. A message within the limit comes back as it is, with no bubble.
+    """
+    if len(text) <= MAX_TEXT_CHARS:
+        return text, None
+    kept = text[:MAX_TEXT_CHARS]
+    tail = kept[-_TAIL_CHARS:].replace("\n", " ").strip()
+    notice = Reply(
+        kind="notice",
+        text=(
+            f"您的訊息有 {len(text)} 字，超過 {MAX_TEXT_CHARS} 字的上限：我只讀了前 {MAX_TEXT_CHARS} 字"
+            f"（到「…{tail}」為止），後面的 {len(text) - MAX_TEXT_CHARS} 字沒有讀到，請分成另一則再傳一次。"
+        ),
+    )
+    return kept, notice
 
 
 def too_fast_text(retry_after_seconds: int) -> str:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlencode
+
+from bot.cases import category_by_code, is_valid_case_number, match_category
+from bot.cases.numbers import find_case_number
+from bot.cases.places import find_place
 from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
 from bot.chat.engine import EngineTurn
 from bot.chat.faq import FaqAnswerer, abstain_replies, answer_replies, clarify_replies
@@ -17,6 +23,43 @@ LIMITED_MODE_NOTICE = Reply(
 )
 
 
+_QUESTION = re.compile(r"[?？嗎呢]|怎麼|如何|哪裡|哪個|哪支|幾點|多久|可以|能不能")
+
+
+def status_reply(text: str) -> Reply | None:
+    """A message naming a case number: what limited mode can do with it (not ask for it again)."""
+    number = find_case_number(text)
+    if number is None:
+        return None
+    if not is_valid_case_number(number):
+        return Reply(text=f"案件編號 {number} 好像不正確，格式像 261122-0042-7，請再確認一次。")
+    return Reply(
+        kind="case",
+        text=(
+            f"收到，您要查詢案件 {number}。目前對話系統忙碌，暫時無法在這裡查詢進度："
+            "請稍後再問我一次，或撥打 1999 並提供案件編號與電話末三碼。"
+        ),
+    )
+
+
+def report_reply(text: str) -> Reply | None:
+    """A report that names its problem and its place: the plain form, filled in with both."""
+    code = match_category(text)
+    place = find_place(text)
+    if code is None or place is None or _QUESTION.search(text):
+        return None
+    query = urlencode({"category": code, "location_text": place, "description": text.strip()})
+    name = category_by_code(code).name
+    return Reply(
+        kind="handoff",
+        text=(
+            f"看起來您要反映「{name}」，地點是「{place}」。目前請用線上反映表單送出："
+            "類別、地點和您的描述已經幫您填好，確認或修改後按「送出」即可。急事請撥 1999。"
+        ),
+        links=[Link(title="線上反映表單（已填好）", url=f"{CASE_FORM_PATH}?{query}")],
+    )
+
+
 class DegradedResponder:
     """FAQ answers, clarify picks and feedback without the dialogue engine; cases via the plain form."""
 
@@ -30,6 +73,12 @@ class DegradedResponder:
             return self._payload(message.payload)
         if message.location or message.photo_ref:
             return self._notice([Reply(text="收到位置或照片了。反映問題請使用線上表單，並附上位置與照片。")])
+        said = status_reply(message.text)
+        if said is not None:
+            return self._notice([said], intent="check_case_status")
+        said = report_reply(message.text)
+        if said is not None:
+            return self._notice([said], intent="report_issue")
         outcome = self.answerer.answer(message.text)
         candidates = [c.faq_id for c in outcome.candidates]
         if outcome.decision == "answer" and outcome.answer is not None:

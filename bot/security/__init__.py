@@ -47,6 +47,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         rules=rules,
         max_body_bytes=settings.limits.max_body_kb * 1024,
         max_upload_bytes=settings.console.import_max_mb * 1024 * 1024,
+        max_photo_bytes=settings.channels.max_photo_bytes,
         trusted_proxies=settings.limits.trusted_proxies,
     )
     app.add_middleware(

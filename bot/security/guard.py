@@ -79,6 +79,7 @@ def rules_from(settings: Settings) -> list[Rule]:
             limits.chat_per_sender,
             chat_sender,
         ),
+        Rule("chat_photo", "POST", "/api/chat/photo", limits.chat_per_ip, "傳送照片"),
         Rule("webhook", "POST", "/channels/", limits.webhook_per_ip, "傳送訊息"),
         Rule("case_form", "POST", "/cases", limits.case_form_per_ip, "送出案件"),
         Rule("open311", "POST", "/open311/v2/requests.json", limits.open311_per_ip, "送出案件"),
@@ -155,6 +156,8 @@ class RequestGuard:
         max_body_bytes: int,
         max_upload_bytes: int,
         upload_prefix: str = "/console/",
+        max_photo_bytes: int = 0,
+        photo_path: str = "/api/chat/photo",
         exempt_prefix: str = "/channels/",
         internal_prefix: str = "/actions/",
         trusted_proxies: Sequence[str] = (),
@@ -165,6 +168,9 @@ class RequestGuard:
         self.max_body = max_body_bytes
         self.max_upload = max_upload_bytes
         self.upload_prefix = upload_prefix
+        # a citizen's photo from the web chat: the photo's limit and room for the form around it
+        self.max_photo = max_photo_bytes + 64 * 1024 if max_photo_bytes else max_body_bytes
+        self.photo_path = photo_path
         self.exempt_prefix = exempt_prefix
         self.internal_prefix = internal_prefix
         self.trusted = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies]
@@ -220,8 +226,12 @@ class RequestGuard:
 
     def _body_limit(self, scope: Scope) -> int:
         content_type = _header(scope, b"content-type") or ""
-        if scope["path"].startswith(self.upload_prefix) and content_type.startswith("multipart/form-data"):
+        if not content_type.startswith("multipart/form-data"):
+            return self.max_body
+        if scope["path"].startswith(self.upload_prefix):
             return self.max_upload
+        if scope["path"] == self.photo_path:
+            return self.max_photo
         return self.max_body
 
     @staticmethod

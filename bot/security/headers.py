@@ -23,7 +23,7 @@ __all__ = [
     "header_policy",
 ]
 
-CITIZEN_PAGES = frozenset({"/", "/embed", "/cases/new", "/cases"})
+CITIZEN_PAGES = frozenset({"/", "/embed", "/cases/new", "/cases", "/cases/filed"})
 _DIRECTIVES: dict[str, str] = {
     "default-src": "'none'",
     "script-src": "'self'",

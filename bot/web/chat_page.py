@@ -34,7 +34,8 @@ def _asset(name: str, media_type: str) -> FileResponse:
 
 @router.get("/", response_class=HTMLResponse)
 def chat_page(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "chat.html", {})
+    max_photo_bytes = request.app.state.settings.channels.max_photo_bytes  # the widget checks it first
+    return templates.TemplateResponse(request, "chat.html", {"max_photo_bytes": max_photo_bytes})
 
 
 @router.get("/embed", response_class=HTMLResponse)
@@ -52,6 +53,17 @@ def widget_js() -> FileResponse:
 @router.get("/widget.css")
 def widget_css() -> FileResponse:
     return _asset("widget.css", "text/css; charset=utf-8")
+
+
+@router.get("/favicon.ico")
+def favicon_ico() -> FileResponse:
+    """Browsers ask for it on every site; the SVG (linked from the pages) is the sharper one."""
+    return _asset("favicon.ico", "image/x-icon")
+
+
+@router.get("/favicon.svg")
+def favicon_svg() -> FileResponse:
+    return _asset("favicon.svg", "image/svg+xml")
 
 
 @router.get("/pages.css")

@@ -27,7 +27,8 @@ DOMAIN: dict[str, Any] = {
                 "consent",
                 "confirmed",
             ]
-        }
+        },
+        "case_status_form": {"required_slots": ["case_number", "phone_last3"]},
     },
     "slots": {},
 }
@@ -133,3 +134,90 @@ def test_a_case_without_a_phone_is_filed_and_says_how_to_follow_it(action_env: D
     with action_env.session() as session:
         case = CaseStore(session).get(number)
         assert (case.phone, case.contact_consent) == ("", False)
+
+
+def _starting_form(
+    text: str, intent: str, candidates: dict[str, Any], form: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """Run a form's validation action as Rasa does when the form starts: the slots the first
+    message filled are the last events of the tracker."""
+    from rasa_sdk import Tracker
+
+    t = Tracker.from_dict(
+        {
+            "sender_id": "p_conversation1",
+            "slots": dict(candidates),
+            "latest_message": {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": []},
+            "events": [
+                {"event": "user", "text": text},
+                *({"event": "slot", "name": name, "value": value} for name, value in candidates.items()),
+            ],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        }
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(form.run(dispatcher, t, DOMAIN))
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    return slots, [m["text"] for m in dispatcher.messages if m.get("text")]
+
+
+def test_a_report_naming_its_place_is_not_asked_for_it_and_hears_what_was_taken() -> None:
+    text = "三民區九如一路有個大坑洞"
+    slots, said = _starting_form(
+        text, "report_issue", {"category": "道路坑洞", "location": text}, ValidateCaseForm()
+    )
+    assert (slots["category"], slots["location"]) == ("道路坑洞", "三民區九如一路")
+    assert said == [
+        "好的，我記下了問題類別「道路坑洞」、地點「三民區九如一路」；送出前會再請您確認，也可以修改。"
+    ]
+
+
+def test_a_report_without_a_place_is_asked_for_it_without_a_complaint() -> None:
+    slots, said = _starting_form(
+        "我要報修路燈",
+        "report_issue",
+        {"category": "路燈故障", "location": "我要報修路燈"},
+        ValidateCaseForm(),
+    )
+    assert slots["location"] is None, "the form asks for the place"
+    assert said == ["好的，我記下了問題類別「路燈故障」；送出前會再請您確認，也可以修改。"]
+    _, nothing = _starting_form("我要報案", "report_issue", {"location": "我要報案"}, ValidateCaseForm())
+    assert nothing == []
+
+
+def test_a_status_question_with_its_number_is_asked_only_for_the_phone_digits() -> None:
+    from actions.validate_case_status_form import ValidateCaseStatusForm
+
+    form = ValidateCaseStatusForm()
+    text = "查詢案件 261207-0001-4"
+    slots, said = _starting_form(text, "check_case_status", {"case_number": text}, form)
+    assert slots["case_number"] == "261207-0001-4"
+    assert said == ["好的，要查詢的案件編號是 261207-0001-4。"]
+    plain, quiet = _starting_form(
+        "我要查詢案件進度", "check_case_status", {"case_number": "我要查詢案件進度"}, form
+    )
+    assert plain["case_number"] is None
+    assert quiet == [], "no number given: the form simply asks"
+    wrong, told = _starting_form(
+        "查詢案件 261207-0001-5", "check_case_status", {"case_number": "x 261207-0001-5"}, form
+    )
+    assert wrong["case_number"] is None
+    assert "好像不正確" in told[0]
+
+
+def test_the_description_is_asked_with_the_categorys_example() -> None:
+    from actions.ask_description import ActionAskDescription
+
+    asked = {}
+    for category in ("道路坑洞", "路燈故障", "路樹傾倒"):
+        dispatcher = CollectingDispatcher()
+        ActionAskDescription().run(dispatcher, tracker(slots={"category": category}), {})
+        asked[category] = dispatcher.messages[0]["text"]
+    assert "坑洞" in asked["道路坑洞"]
+    assert "坑洞" not in asked["路燈故障"]
+    assert "燈桿上的編號" in asked["路燈故障"]
+    assert "坑洞" not in asked["路樹傾倒"]
+    assert "擋住" in asked["路樹傾倒"]

@@ -211,10 +211,50 @@ def test_status_check_needs_the_number_and_the_phone_digits(citizen: Citizen, st
     assert "已受理" not in text(wrong)
 
 
+def test_what_the_citizen_already_said_is_not_asked_again(citizen: Citizen, store: Database) -> None:
+    with store.session() as session:
+        number = (
+            CaseStore(session)
+            .file(
+                NewCase(
+                    category="street_light",
+                    description="路燈不亮",
+                    channel="web",
+                    sender_id="someone",
+                    location_text="鼓山區美術館路",
+                    phone="0912345678",
+                    contact_consent=True,
+                )
+            )
+            .number
+        )
+    asked = normal(citizen.says(f"查詢案件 {number}"))
+    assert f"要查詢的案件編號是 {number}" in text(asked)
+    assert "末三碼" in text(asked)
+    assert "請輸入案件編號" not in text(asked)
+    assert number in text(normal(citizen.says("678")))
+
+    report = normal(citizen.says("三民區九如一路有個大坑洞"))
+    assert "問題類別「道路坑洞」、地點「三民區九如一路」" in text(report)
+    assert "發生的地點" not in text(report)
+    assert "坑洞大約多大" in text(report), "the pothole's own example"
+    assert "照片" in text(normal(citizen.says("機車道上一個臉盆大的洞")))
+    normal(citizen.says("沒有"))
+    summary = normal(citizen.says("不留"))
+    assert "・地點：三民區九如一路" in text(summary)
+    filed = normal(citizen.presses("/affirm"))
+    filed_number = next(w for w in text(filed).replace("：", " ").split() if is_valid_case_number(w))
+    with store.session() as session:
+        case = CaseStore(session).get(filed_number)
+        assert (case.category, case.location_text) == ("road_pothole", "三民區九如一路")
+
+
 def test_a_correction_inside_the_case_form(citizen: Citizen, store: Database) -> None:
     started = normal(citizen.says("我家巷口的路燈壞了"))
     assert "發生的地點" in text(started), "the category was taken from the report"
-    normal(citizen.says("苓雅區三多一路 200 巷口"))
+    described = normal(citizen.says("苓雅區三多一路 200 巷口"))
+    assert "燈桿上的編號" in text(described), "a street light's own example, not a pothole's"
+    assert "坑洞" not in text(described)
     normal(citizen.says("晚上整條巷子都是暗的"))
     normal(citizen.says("沒有"))
     again = normal(citizen.says("地址打錯了"))

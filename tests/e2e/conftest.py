@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -65,6 +66,7 @@ RECORDS = [
 class LiveApp:
     url: str
     database_url: str
+    media_dir: Path
 
 
 @dataclass
@@ -93,9 +95,10 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApp]:
         import_rows(session, [Parsed(f"line {n}", r) for n, r in enumerate(RECORDS, 1)], actor="test")
     database.dispose()
     rasa = {"url": f"http://127.0.0.1:{closed_port()}", "timeout_seconds": 1}
-    app = with_chat_pages(create_app(app_settings(database_url, folder, rasa=rasa)))
+    channels = {"media_dir": str(folder / "media")}  # the web chat's photos
+    app = with_chat_pages(create_app(app_settings(database_url, folder, rasa=rasa, channels=channels)))
     with serve(app) as url:
-        yield LiveApp(url, database_url)
+        yield LiveApp(url, database_url, folder / "media")
 
 
 @pytest.fixture

@@ -23,6 +23,10 @@
   if (!base.pathname.endsWith("/")) base.pathname += "/";
   const API_URL = new URL("api/chat", base).href;
   const UPDATES_URL = new URL("api/chat/updates", base).href;
+  const PHOTO_URL = new URL("api/chat/photo", base).href;
+  const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
+  // the server's channels.max_photo_bytes when the page says it (the full page does); the server checks again
+  const MAX_PHOTO = Number.parseInt(script.dataset.bot1999MaxPhotoBytes || "", 10) || 10000000;
   const CSS_URL = new URL("widget.css", scriptUrl).href;
   const FORM_URL = new URL("cases/new", base).href;
   const STORE_KEY = "bot1999:" + base.origin + base.pathname;
@@ -57,6 +61,13 @@
     send: "送出",
     skip: "跳到輸入框",
     share: "分享位置",
+    photo: "上傳照片",
+    photoHint: "可上傳 JPEG、PNG 或 WebP 照片，" + MAX_PHOTO / 1000000 + " MB 以內。",
+    photoSent: (name) => "照片：" + name,
+    photoType: (name) => "「" + name + "」不是 JPEG、PNG 或 WebP 照片，沒有送出。請改選一張照片。",
+    photoSize: (name, mb) =>
+      "「" + name + "」有 " + mb + " MB，超過 " + MAX_PHOTO / 1000000 + " MB 的上限，沒有送出。請縮小或改選一張照片。",
+    photoLost: "這張照片在重新整理頁面前沒有送出，請再選一次。",
     locating: "取得位置中…",
     form: "線上反映表單",
     clear: "清除對話",
@@ -72,7 +83,11 @@
     serverDown: "暫時連不上客服系統，稍後會自動重試，訊息不會遺失。",
     slowDown: (seconds) => `訊息傳得太快了，${seconds} 秒後會自動送出，訊息不會遺失。`,
     degraded: "目前為簡易模式：可以回答常見問題；反映問題請使用線上反映表單。",
-    tooLong: "訊息太長了，請在 " + MAX_TEXT + " 字以內。",
+    count: (n) => n + " / " + MAX_TEXT + " 字",
+    over: (n) => "超過上限 " + (n - MAX_TEXT) + " 字：一則訊息最多 " + MAX_TEXT + " 字，請刪減或分成幾則送出。",
+    tooLong: (n) =>
+      "這則訊息有 " + n + " 字，超過 " + MAX_TEXT + " 字的上限，還沒有送出：請刪減 " + (n - MAX_TEXT) +
+      " 字，或分成幾則傳送。您輸入的內容都還在輸入框裡。",
     call119: "撥打 119",
     call110: "撥打 110",
   };
@@ -247,12 +262,31 @@
       const share = el("button", "tool share", T.share);
       share.type = "button";
       share.addEventListener("click", shareLocation);
+      // a photo for the case (the bot asks for one while filing): a button that opens the picker
+      const photoInput = el("input", "photo-input");
+      photoInput.type = "file";
+      photoInput.id = "bot1999-photo";
+      photoInput.accept = PHOTO_TYPES.join(",");
+      photoInput.hidden = true;
+      photoInput.tabIndex = -1;
+      photoInput.setAttribute("aria-label", T.photo);
+      photoInput.addEventListener("change", () => {
+        const file = photoInput.files && photoInput.files[0];
+        photoInput.value = "";
+        if (file) sendPhoto(file);
+      });
+      const photo = el("button", "tool photo", T.photo);
+      photo.type = "button";
+      photo.setAttribute("aria-describedby", "bot1999-photo-hint");
+      photo.addEventListener("click", () => photoInput.click());
+      const photoHint = el("span", "sr-only", T.photoHint);
+      photoHint.id = "bot1999-photo-hint";
       const formLink = linkTo(T.form, FORM_URL);
       formLink.classList.add("tool");
       const clear = el("button", "tool clear", T.clear);
       clear.type = "button";
       clear.addEventListener("click", clearConversation);
-      tools.append(share, formLink, clear);
+      tools.append(share, photo, photoInput, photoHint, formLink, clear);
 
       const form = el("form", "composer");
       form.noValidate = true;
@@ -261,22 +295,27 @@
       const input = el("textarea", "input");
       input.id = "bot1999-input";
       input.name = "text";
-      input.rows = 2;
-      input.maxLength = MAX_TEXT;
+      input.rows = 2; // no maxLength: a paste over the limit is not cut silently; the counter says so
       input.autocomplete = "off";
       input.setAttribute("enterkeyhint", "send");
-      input.setAttribute("aria-describedby", "bot1999-hint");
+      input.setAttribute("aria-describedby", "bot1999-hint bot1999-count");
       const hint = el("p", "sr-only", T.hint);
       hint.id = "bot1999-hint";
+      // how much of the limit is used, read with the input; crossing the limit is announced once
+      const counter = el("p", "counter", T.count(0));
+      counter.id = "bot1999-count";
+      const over = el("p", "over");
+      over.setAttribute("role", "status");
       const send = el("button", "send", T.send);
       send.type = "submit";
       const row = el("div", "row");
       row.append(input, send);
-      form.append(label, row, hint);
+      form.append(label, row, counter, over, hint);
       form.addEventListener("submit", (event) => {
         event.preventDefault();
         sendText();
       });
+      input.addEventListener("input", () => showCount());
       input.addEventListener("keydown", (event) => {
         // Enter sends; Shift+Enter is a new line; Enter while an IME is composing picks a character
         if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
@@ -293,7 +332,7 @@
           if (event.key === "Escape") setOpen(false, true);
         });
       }
-      return { chat, log, typing, degraded, offline, input, share };
+      return { chat, log, typing, degraded, offline, input, share, photo, counter, over };
     }
 
     function buildLauncher() {
@@ -411,6 +450,25 @@
     let timer = 0;
     let attempt = 0;
 
+    const photos = new Map(); // outbox id -> the File (kept in memory only: too big for storage)
+
+    function sendPhoto(file) {
+      if (!PHOTO_TYPES.includes(file.type)) {
+        note(T.photoType(file.name));
+        return;
+      }
+      if (file.size > MAX_PHOTO) {
+        note(T.photoSize(file.name, (file.size / 1000000).toFixed(1)));
+        return;
+      }
+      const id = randomId("m-");
+      photos.set(id, file);
+      state.outbox.push({ id, photo: true });
+      addEntry({ id, who: "me", kind: "text", text: T.photoSent(file.name), status: "queued" });
+      save();
+      flush();
+    }
+
     function submit(body, shown) {
       const id = randomId("m-");
       state.outbox.push({ id, body });
@@ -419,15 +477,35 @@
       flush();
     }
 
+    function chars(text) {
+      return Array.from(text).length; // characters as the server counts them (an emoji is one)
+    }
+
+    function showCount() {
+      const n = chars(ui.input.value.trim());
+      const tooLong = n > MAX_TEXT;
+      ui.counter.textContent = T.count(n);
+      ui.counter.classList.toggle("near", n > MAX_TEXT * 0.9 && !tooLong);
+      ui.counter.classList.toggle("too-long", tooLong);
+      if (tooLong) ui.input.setAttribute("aria-invalid", "true");
+      else ui.input.removeAttribute("aria-invalid");
+      const message = tooLong ? T.over(n) : "";
+      if (ui.over.textContent !== message) ui.over.textContent = message;
+    }
+
     function sendText() {
       const text = ui.input.value.trim();
       if (!text) return;
-      if (text.length > MAX_TEXT) {
-        addEntry({ id: randomId("s-"), who: "sys", kind: "notice", text: T.tooLong });
+      const n = chars(text);
+      if (n > MAX_TEXT) {
+        // nothing is cut and nothing is sent: the citizen shortens it or splits it
+        addEntry({ id: randomId("s-"), who: "sys", kind: "notice", text: T.tooLong(n) });
         save();
+        ui.input.focus();
         return;
       }
       ui.input.value = "";
+      showCount();
       submit({ text }, text);
     }
 
@@ -441,6 +519,14 @@
       timer = 0;
       busy = true;
       const item = state.outbox[0];
+      if (item.photo && !photos.has(item.id)) {
+        // queued before a reload: the file itself was not kept, so the citizen picks it again
+        state.outbox.shift();
+        setStatus(item.id, "refused");
+        note(T.photoLost);
+        flush();
+        return;
+      }
       const sender = state.sender;
       setStatus(item.id, "sending");
       ui.typing.textContent = T.typing;
@@ -470,8 +556,10 @@
       attempt = 0;
       ui.offline.textContent = "";
       state.outbox = state.outbox.filter((queued) => queued.id !== item.id);
+      photos.delete(item.id);
       setStatus(item.id, result.outcome === "ok" ? "sent" : "refused");
       if (result.outcome === "ok") receive(result.data);
+      else if (result.detail) note(result.detail); // e.g. the server's word on a photo it refused
       save();
       flush();
     }
@@ -480,17 +568,34 @@
       const abort = new AbortController();
       const stop = setTimeout(() => abort.abort(), TIMEOUT_MS);
       try {
-        const response = await fetch(API_URL, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          // the message's own id, the same on every retry: the server answers it once
-          body: JSON.stringify({ sender: state.sender, ...item.body, message_id: item.id }),
-          credentials: "omit",
-          signal: abort.signal,
-        });
+        let response;
+        if (item.photo) {
+          const form = new FormData();
+          form.append("sender", state.sender);
+          form.append("message_id", item.id);
+          form.append("photo", photos.get(item.id));
+          response = await fetch(PHOTO_URL, {
+            method: "POST",
+            headers: { Accept: "application/json" },
+            body: form,
+            credentials: "omit",
+            signal: abort.signal,
+          });
+        } else {
+          response = await fetch(API_URL, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            // the message's own id, the same on every retry: the server answers it once
+            body: JSON.stringify({ sender: state.sender, ...item.body, message_id: item.id }),
+            credentials: "omit",
+            signal: abort.signal,
+          });
+        }
         if (response.ok) return { outcome: "ok", data: await response.json() };
         if (response.status === 400 || response.status === 413 || response.status === 422) {
-          return { outcome: "refused" };
+          const body = item.photo ? await response.json().catch(() => null) : null;
+          const detail = body && typeof body.detail === "string" ? body.detail : "";
+          return { outcome: "refused", detail };
         }
         if (response.status === 429 || response.status === 503) {
           let wait = Number.parseInt(response.headers.get("Retry-After") || "", 10);

@@ -39,3 +39,13 @@ def test_sequences_grow_beyond_four_digits() -> None:
     assert is_valid_case_number(format_case_number(date(2026, 11, 22), 12345))
     with pytest.raises(ValueError, match="sequence"):
         format_case_number(date(2026, 11, 22), 0)
+
+
+def test_a_case_number_is_found_in_a_sentence() -> None:
+    from bot.cases.numbers import find_case_number
+
+    assert find_case_number("查詢案件 261207-0001-4") == "261207-0001-4"
+    assert find_case_number("我的案號是２６１２０７－０００１－４，幫我查") == "261207-0001-4"
+    assert find_case_number("案件編號 26120700014 現在狀態如何") == "261207-0001-4"
+    assert find_case_number("我要查詢案件進度") is None
+    assert find_case_number("電話 0912345678") is None

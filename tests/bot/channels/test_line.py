@@ -376,3 +376,18 @@ def test_a_citizen_over_the_per_sender_limit_is_told_to_wait(
     assert 1 <= int(wait.group(1)) <= 300  # 2 per 600 s: the next one is allowed after 300 s at most
     assert any("每年五月" in t for t in line_api.replies[3].texts)  # the limit is per citizen
     assert len(turns(database_url, "line")) == 3  # the first citizen's two turns and the other's one
+
+
+def test_a_message_over_the_limit_is_read_up_to_it_and_the_citizen_is_told_what_was_kept(
+    client: TestClient, line_api: FakeLineApi, database_url: str
+) -> None:
+    words = "舊沙發要怎麼丟" + "，" * 990 + "後面還有很多字沒有讀到" + "。" * 200
+    post(client, text(line_api.issue_reply_token(), words))
+    wait_until(lambda: len(line_api.replies) == 1, what="the answer")
+    texts = line_api.replies[0].texts
+    assert texts[0] == (
+        f"您的訊息有 {len(words)} 字，超過 1000 字的上限：我只讀了前 1000 字"
+        f"（到「…{words[988:1000]}」為止），後面的 {len(words) - 1000} 字沒有讀到，請分成另一則再傳一次。"
+    )
+    assert "簡易模式" in texts[1], "then the answer to the part that was read"
+    assert [len(t.text) for t in turns(database_url, "line")] == [1000]

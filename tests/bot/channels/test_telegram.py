@@ -424,3 +424,16 @@ def test_a_citizen_over_the_per_sender_limit_is_told_to_wait(
     assert refused.text.startswith("您傳訊息的速度太快了，剛才這則沒有處理。請等 ")
     assert "119 或 110" in refused.text
     assert len(turns(database_url, "telegram")) == 1
+
+
+def test_a_message_over_the_limit_is_read_up_to_it_and_the_citizen_is_told_what_was_kept(
+    client: TestClient, telegram_api: FakeTelegramApi, database_url: str
+) -> None:
+    words = "舊沙發要怎麼丟" + "，" * 1500
+    assert post(client, text_update(300, CHAT, words)).json() == {"accepted": True}
+    wait_until(lambda: len(telegram_api.sent) >= 3, what="the answer")
+    told = telegram_api.sent[0].text
+    assert told.startswith(f"您的訊息有 {len(words)} 字，超過 1000 字的上限：我只讀了前 1000 字")
+    assert f"後面的 {len(words) - 1000} 字沒有讀到" in told
+    assert "簡易模式" in telegram_api.sent[1].text, "then the answer to the part that was read"
+    assert [len(t.text) for t in turns(database_url, "telegram")] == [1000]

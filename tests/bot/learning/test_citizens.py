@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from bot.chat.messages import Incoming, pick_payload
 from sqlalchemy import select
 
 from bot.chat.breaker import Breaker
@@ -23,6 +22,7 @@ from bot.learning.suggestions import (
     roll_back,
     suggestions,
 )
+from bot.messages import Incoming, pick_payload
 from bot.settings import CitizenLearningSettings
 from bot.store import Database
 from bot.store.faqs import FaqStore
