@@ -12,7 +12,7 @@ month (``--questions`` failed questions in ``--distinct`` phrasings).
 
 ``--engine`` asks the shipped engine (``bot.retrieval.make_retriever``: the real encoder, the
 second stage) every labelled query of both sets, as the failure queue sees them: the FAQ it
-offered first becomes the query's hint (what the turn log keeps), the queries it did not
+offered become the query's hint (what the turn log keeps), the queries it did not
 answer right are the failed ones. It reports (1) pairwise precision / recall / F1 of the
 grouping of the queries (grouped by gold FAQ) over thresholds and hint weights, and the pair
 chosen by cross-validation (folds by gold FAQ, the pair with the best mean F1 of both sets on
@@ -42,6 +42,7 @@ from knowledge.importers import Parsed, read_records
 from knowledge.normalize import question_key
 
 REPO = Path(__file__).resolve().parents[1]
+_FEATURISER = Featuriser()  # remembers each text's terms: the grid re-clusters the same texts
 PRESELECT_PRECISION = 0.9  # a preselection staff can trust: right at least this often
 
 
@@ -150,7 +151,8 @@ class Asked:
     text: str
     label: str  # its gold FAQ, or "oos-…" for an out-of-scope message
     gold: frozenset[str]
-    hint: str  # the FAQ the engine offered first ("" when it abstained)
+    hint: frozenset[str]  # the FAQs the engine offered (at most 3; none when it abstained)
+    first: str  # the FAQ it offered first ("" when it abstained): the old preselection's vote
     top: str  # its top candidate even when abstaining (what the console showed first)
     best: str  # the decision's best ("" when it abstained)
     confidence: float
@@ -183,7 +185,8 @@ def ask_engine(records: list[FaqRecord], queries: list[dict[str, object]]) -> tu
                 text=text,
                 label=min(gold) if gold else f"oos-{n}",
                 gold=gold,
-                hint=offered[0] if offered else "",
+                hint=frozenset(offered[:3]),
+                first=offered[0] if offered else "",
                 top=candidates[0].faq_id if candidates else "",
                 best=best,
                 confidence=decision.confidence,
@@ -215,7 +218,7 @@ def _engine_sets(data: Path) -> list[tuple[str, list[Asked], list[str]]]:
 def _cluster_asked(
     asked: list[Asked], background: list[str], threshold: float, hint_weight: float
 ) -> list[list[int]]:
-    vectors = Featuriser().vectors([a.text for a in asked], background)
+    vectors = _FEATURISER.vectors([a.text for a in asked], background)
     items = [
         Item(question_key(a.text) + f"#{i}", 1, v, a.hint)
         for i, (a, v) in enumerate(zip(asked, vectors, strict=True))
@@ -288,7 +291,7 @@ def preselection(
         for members in clusters:
             gold = _majority_gold(members)
             lead = min(members, key=lambda a: question_key(a.text))
-            votes = Counter(a.hint for a in members if a.hint)
+            votes = Counter(a.first for a in members if a.first)
             old = min(votes, key=lambda f: (-votes[f], f)) if votes else lead.top
             old_made += bool(old)
             old_right += bool(old) and old in gold

@@ -7,11 +7,11 @@ TF-IDF word/bigram vectors (:mod:`bot.learning.features`). Only clusters sharing
 with the item are compared (an inverted index over centroid terms), so the work grows
 with the items times the clusters they could belong to, not with the square of the items.
 
-An item may carry a ``hint``: the FAQ the engine offered first for it (or a citizen picked). A
-cluster's hint is the first known hint of its members (heaviest first). Agreeing hints add
-``hint_weight`` to the similarity, different ones take it away: two questions that merely
-share words (要去哪裡) but that the engine pointed at different FAQs stay apart, and two
-phrasings of one need that share few words but the same FAQ come together.
+An item may carry a ``hint``: the FAQs the engine offered for it (or the one a citizen
+picked). A cluster's hint is the first known hint of its members (heaviest first). Hints that
+share an FAQ add ``hint_weight`` to the similarity, disjoint ones take it away: two questions
+that merely share words (要去哪裡) but that the engine pointed at different FAQs stay apart,
+and two phrasings of one need that share few words but an FAQ come together.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ __all__ = ["ClusterConfig", "Item", "cluster"]
 @dataclass(frozen=True)
 class ClusterConfig:
     """``threshold``: the least similarity to a cluster's centroid that joins it (0..1);
-    ``hint_weight``: added when the item's hint and the cluster's agree, taken away when both are
-    known and differ (0: hints are ignored).
+    ``hint_weight``: added when the item's hint and the cluster's share an FAQ, taken away when
+    both are known and disjoint (0: hints are ignored).
 
     The defaults were chosen by cross-validated pairwise F1 on the labelled sets of
     ``python -m bench.learning --engine`` (phrasings of one FAQ should share a cluster, others not).
     """
 
-    threshold: float = 0.2
-    hint_weight: float = 0.0
+    threshold: float = 0.3
+    hint_weight: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -46,13 +46,13 @@ class Item:
     key: str
     weight: int
     vector: SparseVector
-    hint: str = ""  # the FAQ the engine pointed this question to first, "" if none
+    hint: frozenset[str] = frozenset()  # the FAQs the engine offered for it (or a citizen picked)
 
 
 @dataclass
 class _Centroid:
     members: list[int] = field(default_factory=list)
-    hint: str = ""  # the first known hint of its members, heaviest first
+    hint: frozenset[str] = frozenset()  # the first known hint of its members, heaviest first
     total: SparseVector = field(default_factory=dict)  # sum of the members' vectors
     norm2: float = 0.0  # its squared length
 
@@ -73,14 +73,15 @@ def cluster(items: Sequence[Item], config: ClusterConfig) -> list[list[int]]:
             for cid, value in postings.get(term, empty).items():
                 dots[cid] = get(cid, 0.0) + weight * value
         if hint and hint_weight > 0:
-            for cid in by_hint.get(hint, ()):
-                dots.setdefault(cid, 0.0)
+            for faq in hint:
+                for cid in by_hint.get(faq, ()):
+                    dots.setdefault(cid, 0.0)
         best, best_score = -1, -math.inf
         for cid, dot in dots.items():
             centroid = centroids[cid]
             score = dot / math.sqrt(centroid.norm2) if centroid.norm2 > 0 else 0.0
             if hint and centroid.hint and hint_weight > 0:
-                score += hint_weight if hint == centroid.hint else -hint_weight
+                score += hint_weight if hint & centroid.hint else -hint_weight
             if score > best_score or (score == best_score and cid < best):
                 best, best_score = cid, score
         if best < 0 or best_score < threshold:
@@ -90,7 +91,8 @@ def cluster(items: Sequence[Item], config: ClusterConfig) -> list[list[int]]:
         centroid.members.append(index)
         if hint and not centroid.hint:
             centroid.hint = hint
-            by_hint.setdefault(hint, []).append(best)
+            for faq in hint:
+                by_hint.setdefault(faq, []).append(best)
         total = centroid.total
         for term, weight in vector.items():
             old = total.get(term, 0.0)

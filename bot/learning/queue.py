@@ -39,6 +39,7 @@ __all__ = [
 
 DEFAULT_THRESHOLD = ClusterConfig().threshold
 DEFAULT_HINT_WEIGHT = ClusterConfig().hint_weight
+HINT_SIZE = 3  # a phrasing's hint: at most this many FAQs
 _FEATURISER = Featuriser()  # shared: it remembers the terms of texts it has segmented
 REDACTION_TAGS = tuple(f"[{tag}]" for tag in {tag for tag, _ in PATTERNS})
 
@@ -108,11 +109,15 @@ def _phrasings(questions: Sequence[FailedQuestion]) -> list[Phrasing]:
     return out
 
 
-def _hint(questions: Sequence[FailedQuestion]) -> str:
-    """The FAQ these questions (one phrasing) pointed to most often, "" if none (ties: by id)."""
-    votes = Counter(q.picked or (q.suggested[0] if q.suggested else "") for q in questions)
-    votes.pop("", None)
-    return min(votes, key=lambda faq: (-votes[faq], faq), default="")
+def _hint(questions: Sequence[FailedQuestion]) -> frozenset[str]:
+    """The FAQs these questions (one phrasing) pointed to: each one's pick, else the bot's offers.
+
+    At most the ``HINT_SIZE`` most frequent (ties by id); empty when the bot had nothing to offer.
+    """
+    votes: Counter[str] = Counter()
+    for question in questions:
+        votes.update([question.picked] if question.picked else question.suggested[:HINT_SIZE])
+    return frozenset(sorted(votes, key=lambda faq: (-votes[faq], faq))[:HINT_SIZE])
 
 
 def _summarise(phrasings: list[Phrasing], questions: list[FailedQuestion], recurring: bool) -> FailureCluster:
@@ -158,8 +163,8 @@ def build_clusters(
 
     ``background`` (the knowledge base's questions) joins the failed phrasings in the document
     frequencies, so that a quiet period's handful of questions is weighed like a busy one's.
-    Each phrasing's hint (:class:`ClusterConfig`) is the FAQ its questions pointed to most
-    often: the citizen's pick, else the bot's first suggestion.
+    Each phrasing's hint (:class:`ClusterConfig`) is the FAQs its questions pointed to: the
+    citizen's pick, else the bot's suggestions.
     """
     phrasings = _phrasings(questions)
     if not phrasings:
