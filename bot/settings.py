@@ -327,7 +327,9 @@ class WebSettings(Section):
 class LearningSettings(Section):
     """Learning from failures: how failed questions are grouped in the console's queue."""
 
-    cluster_threshold: float = Field(default=0.2, ge=0.05, le=0.95)
+    cluster_threshold: float = Field(default=0.3, ge=0.05, le=0.95)
+    # A cluster's page ticks the engine's best FAQ in advance only at this confidence or more.
+    preselect_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     default_days: int = Field(default=30, ge=1, le=366)
     max_questions: int = Field(default=50_000, ge=100, le=1_000_000)
     cache_seconds: float = Field(default=60.0, ge=0, le=3600)

@@ -13,7 +13,7 @@ from bot.chat.engine import EngineTurn
 from bot.chat.faq import FaqAnswerer, abstain_replies, answer_replies, clarify_replies
 from bot.messages import Incoming, Link, Reply, parse_payload
 
-__all__ = ["DegradedResponder", "LIMITED_MODE_NOTICE", "CASE_FORM_PATH"]
+__all__ = ["DegradedResponder", "LIMITED_MODE_NOTICE", "CASE_FORM_PATH", "reported_category"]
 
 CASE_FORM_PATH = "/cases/new"
 LIMITED_MODE_NOTICE = Reply(
@@ -22,8 +22,23 @@ LIMITED_MODE_NOTICE = Reply(
     links=[Link(title="線上反映表單", url=CASE_FORM_PATH)],
 )
 
+# A message that asks something (how, where, who, whether) is a question for the knowledge base,
+# even when it names a street light or a pothole; a statement naming one is a report.
+_ASKS = re.compile(
+    r"[?？嗎呢]|怎麼|怎樣|如何|哪裡|哪裏|哪個|哪支|找誰|打給誰|是誰|什麼|甚麼|多久|幾點|可以|能不能|是否|有沒有|請問"
+)
 
-_QUESTION = re.compile(r"[?？嗎呢]|怎麼|如何|哪裡|哪個|哪支|幾點|多久|可以|能不能")
+
+def reported_category(text: str) -> str | None:
+    """The dispatch category (pothole, street light, ...) a statement reports, or None.
+
+    "巷口的路燈壞了整晚都不亮" reports a broken street light; "路燈壞了要找誰修？" asks how
+    to report one, which the knowledge base answers.
+    """
+    code = match_category(text)
+    if code is None or not category_by_code(code).dispatch or _ASKS.search(text):
+        return None
+    return code
 
 
 def status_reply(text: str) -> Reply | None:
@@ -46,7 +61,7 @@ def report_reply(text: str) -> Reply | None:
     """A report that names its problem and its place: the plain form, filled in with both."""
     code = match_category(text)
     place = find_place(text)
-    if code is None or place is None or _QUESTION.search(text):
+    if code is None or place is None or _ASKS.search(text):
         return None
     query = urlencode({"category": code, "location_text": place, "description": text.strip()})
     name = category_by_code(code).name
@@ -79,6 +94,17 @@ class DegradedResponder:
         said = report_reply(message.text)
         if said is not None:
             return self._notice([said], intent="report_issue")
+        reported = reported_category(message.text)
+        if reported is not None:
+            name = category_by_code(reported).name
+            text = (
+                f"這是要通報的狀況（{name}）。請使用線上反映表單，選「{name}」並留下地點、狀況與聯絡電話，"
+                "我們會派給負責的機關處理；急事請撥 1999。"
+            )
+            return self._notice(
+                [Reply(kind="handoff", text=text, links=list(LIMITED_MODE_NOTICE.links))],
+                intent="report_issue",
+            )
         outcome = self.answerer.answer(message.text)
         candidates = [c.faq_id for c in outcome.candidates]
         if outcome.decision == "answer" and outcome.answer is not None:

@@ -35,6 +35,7 @@ from bot.store.errors import ConflictError
 from bot.store.faqs import FaqNotFound, FaqStore
 from bot.store.users import Role
 from knowledge.faq import FaqStatus
+from knowledge.retrieval_types import Decision
 
 __all__ = ["install", "router"]
 
@@ -45,6 +46,8 @@ ACTION_NAMES = {"alternatives": "加入其他問法", "draft": "新增草稿", "
 DECISION_NAMES = {"answer": "直接回答", "clarify": "請民眾選擇（您是不是要問）", "abstain": "找不到可靠答案"}
 SHOWN_CLUSTERS = 100
 SHOWN_PHRASINGS = 60
+COMPARED = 3  # candidates shown side by side on a cluster's page
+COMPARED_PHRASINGS = 4  # alternative questions shown for each
 CONFLICT = "這一題在您操作時已被其他人修改，為避免覆蓋別人的修改，請重新選擇後再送出。"
 
 
@@ -169,6 +172,9 @@ def _questions(request: Request, faq_ids: list[str]) -> dict[str, dict[str, Any]
                 "question": row.question,
                 "status": row.status,
                 "revision": row.revision,
+                "alt_questions": list(row.alt_questions or [])[:COMPARED_PHRASINGS],
+                "answer": row.answer,
+                "agency": row.agency,
             }
     return out
 
@@ -205,6 +211,18 @@ def failures(request: Request, user: StaffUser, params: Params) -> HTMLResponse:
 # --- one cluster -----------------------------------------------------------------------------
 
 
+def _preselected(decision: Decision, least_confidence: float) -> str:
+    """The FAQ to tick in advance: the engine's best for the cluster's phrasing, only when it is sure.
+
+    Below ``learning.preselect_confidence`` (fitted with ``python -m bench.learning --engine``)
+    nothing is ticked: staff compare the candidates side by side and choose, instead of
+    confirming a guess (the hotline's hours once came preselected with overtime pay).
+    """
+    if decision.kind == "abstain" or decision.best is None or decision.confidence < least_confidence:
+        return ""
+    return decision.best.faq_id
+
+
 def _find(result: QueueResult, cluster_id: str) -> FailureCluster | None:
     return next((c for c in result.clusters if c.id == cluster_id), None)
 
@@ -232,14 +250,15 @@ def _cluster_page(
         )
     decision, weighed = index_of(request).inspect(cluster.label)
     bot_ids = [c.faq_id for c in weighed[:5]]
+    preselected = _preselected(decision, settings_of(request).learning.preselect_confidence)
     found: list[str] = []
     if faq_q.strip():
         with database_of(request).session() as session:
             page = FaqStore(session).search(text=faq_q.strip(), per_page=15)
             found = [row.id for row in page.items if row.status != FaqStatus.ARCHIVED.value]
-    choices = list(
-        dict.fromkeys([*([cluster.suggested_faq] if cluster.suggested_faq else []), *found, *bot_ids])
-    )
+    suggested = [cluster.suggested_faq] if cluster.suggested_faq else []
+    choices = list(dict.fromkeys([*([preselected] if preselected else []), *found, *bot_ids, *suggested]))
+    compared = list(dict.fromkeys([*bot_ids[:COMPARED], *suggested]))
     faqs = _questions(request, choices + list(cluster.picked))
     return render(
         request,
@@ -253,7 +272,11 @@ def _cluster_page(
         decision_names=DECISION_NAMES,
         weighed=[(c, faqs.get(c.faq_id)) for c in weighed[:5]],
         choices=[faqs[f] for f in choices if f in faqs],
-        default_choice=(found[0] if found else cluster.suggested_faq or (bot_ids[0] if bot_ids else "")),
+        default_choice=(found[0] if found else preselected),
+        preselected=preselected,
+        confidence=decision.confidence,
+        compared=[faqs[f] for f in compared if f in faqs],
+        scores={c.faq_id: c.score for c in weighed},
         found=found,
         searched=bool(faq_q.strip()),
         faq_q=faq_q,

@@ -3,7 +3,7 @@
 For the dashboard and anything else that wants the top unanswered questions::
 
     from bot.learning import top_clusters
-    top_clusters(session, since, until, limit=10, *, channel="", reason="", threshold=0.2)
+    top_clusters(session, since, until, limit=10, *, channel="", reason="", threshold=0.3)
         -> list[FailureCluster]
 
 ``since``/``until`` are aware datetimes (``[since, until)``; naive ones are taken as UTC);

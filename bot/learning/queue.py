@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = ClusterConfig().threshold
+DEFAULT_HINT_WEIGHT = ClusterConfig().hint_weight
+HINT_SIZE = 3  # a phrasing's hint: at most this many FAQs
 _FEATURISER = Featuriser()  # shared: it remembers the terms of texts it has segmented
 REDACTION_TAGS = tuple(f"[{tag}]" for tag in {tag for tag, _ in PATTERNS})
 
@@ -107,6 +109,17 @@ def _phrasings(questions: Sequence[FailedQuestion]) -> list[Phrasing]:
     return out
 
 
+def _hint(questions: Sequence[FailedQuestion]) -> frozenset[str]:
+    """The FAQs these questions (one phrasing) pointed to: each one's pick, else the bot's offers.
+
+    At most the ``HINT_SIZE`` most frequent (ties by id); empty when the bot had nothing to offer.
+    """
+    votes: Counter[str] = Counter()
+    for question in questions:
+        votes.update([question.picked] if question.picked else question.suggested[:HINT_SIZE])
+    return frozenset(sorted(votes, key=lambda faq: (-votes[faq], faq))[:HINT_SIZE])
+
+
 def _summarise(phrasings: list[Phrasing], questions: list[FailedQuestion], recurring: bool) -> FailureCluster:
     phrasings.sort(key=lambda p: (-p.count, p.key))  # as the clustering orders them: a stable id
     reasons: Counter[str] = Counter(r for q in questions for r in q.reasons)
@@ -141,6 +154,7 @@ def build_clusters(
     questions: Sequence[FailedQuestion],
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    hint_weight: float = DEFAULT_HINT_WEIGHT,
     featuriser: Featuriser | None = None,
     recurring_keys: frozenset[str] = frozenset(),
     background: Sequence[str] = (),
@@ -149,17 +163,19 @@ def build_clusters(
 
     ``background`` (the knowledge base's questions) joins the failed phrasings in the document
     frequencies, so that a quiet period's handful of questions is weighed like a busy one's.
+    Each phrasing's hint (:class:`ClusterConfig`) is the FAQs its questions pointed to: the
+    citizen's pick, else the bot's suggestions.
     """
     phrasings = _phrasings(questions)
     if not phrasings:
         return []
     vectors = (featuriser or _FEATURISER).vectors([p.text for p in phrasings], background)
-    items = [Item(p.key, p.count, v) for p, v in zip(phrasings, vectors, strict=True)]
     by_key: dict[str, list[FailedQuestion]] = {}
     for question in questions:
         by_key.setdefault(question.key, []).append(question)
+    items = [Item(p.key, p.count, v, _hint(by_key[p.key])) for p, v in zip(phrasings, vectors, strict=True)]
     clusters = []
-    for group in cluster(items, ClusterConfig(threshold=threshold)):
+    for group in cluster(items, ClusterConfig(threshold=threshold, hint_weight=hint_weight)):
         members = [phrasings[i] for i in group]
         asked = [q for p in members for q in by_key[p.key]]
         clusters.append(_summarise(members, asked, any(p.key in recurring_keys for p in members)))

@@ -206,3 +206,35 @@ def test_a_pending_console_edit_keeps_the_new_phrasings(failing: TestClient) -> 
         assert pending is not None
         assert set(pending.content["alt_questions"]) == set(POTHOLES)
         assert pending.base_revision == FaqStore(session).get("F-4").revision
+
+
+def _compared(page: str) -> list[str]:
+    """The candidates' questions shown side by side, in order."""
+    grid = page.split('class="compare"', 1)[1].split("</div>", 1)[0]
+    return re.findall(r'<p class="compare-question">([^<]*)</p>', grid)
+
+
+def _preselected(page: str) -> list[str]:
+    return re.findall(r'name="faq_id" value="([^"]+)" checked', page)
+
+
+def test_a_cluster_page_ticks_an_faq_only_when_the_engine_is_sure_and_compares_the_candidates(
+    failing: TestClient,
+) -> None:
+    login_as(failing, Role.STAFF)
+    cluster_id = _cluster_id(failing.get("/console/failures").text, POTHOLES[0])
+    page = failing.get(f"/console/failures/{cluster_id}").text
+    # the bot abstains on the potholes: nothing is ticked, the candidates are laid side by side
+    assert _preselected(page) == []
+    assert "沒有把握" in page
+    considered = re.findall(r"</a></td><td>([^<]*)</td><td>[0-9.]+</td></tr>", page)  # the bot's candidates
+    assert _compared(page) == considered[:3]
+    assert 'name="faq_id" value="F-4"' in page  # still one click away
+    # a citizen who got the road-repair answer said it did not help: the bot is sure of that one
+    failing.post("/api/chat", json={"sender": "web-unhappy", "text": ROAD.question})
+    failing.post("/api/chat", json={"sender": "web-unhappy", "payload": "/feedback_bad"})
+    queue = failing.get("/console/failures", params={"reason": "negative"}).text
+    page = failing.get(f"/console/failures/{_cluster_id(queue, ROAD.question)}?reason=negative").text
+    assert _preselected(page) == ["F-4"]
+    assert "有把握" in page
+    assert "預先選擇" in page
