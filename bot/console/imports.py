@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.console import import_text
 from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.store.models import ImportJobRow, utcnow
@@ -69,18 +70,18 @@ class JobView:
 
 
 def _report(report: Any) -> dict[str, Any]:
-    return {
-        "summary": report.summary(),
+    stored = {
         "imported": report.imported,
         "updated": report.updated,
         "unchanged": report.unchanged,
         "merged": report.merged,
-        "rejected": [{"where": r.where, "reason": r.reason} for r in report.rejected],
+        "rejected": [{"where": r.where, "reason": r.reason, "row": dict(r.row)} for r in report.rejected],
         "duplicates": [
             {"where": d.where, "faq_id": d.faq_id, "same_as": d.same_as} for d in report.duplicates
         ],
         "kb_version": report.kb_version,
     }
+    return {"summary": import_text.summary(stored), **stored}
 
 
 class ImportJobs:
@@ -156,18 +157,18 @@ class ImportJobs:
                 with self.database.session() as session:
                     report = import_rows(session, rows, actor=actor, merge_duplicates=merge, progress=tick)
                     summary = _report(report)
-                    UserStore(session).audit(actor, "kb.import", f"job {job_id}", summary=report.summary())
+                    UserStore(session).audit(actor, "kb.import", f"job {job_id}", summary=summary["summary"])
                 self._set(
                     job_id,
                     status="done",
                     total=len(rows),
                     done=len(rows),
-                    message=report.summary(),
+                    message=summary["summary"],
                     report=summary,
                     finished_at=utcnow(),
                 )
         except ImportError_ as error:
-            self._fail(job_id, f"無法讀取檔案：{error}")
+            self._fail(job_id, f"無法讀取檔案：{import_text.file_error(str(error))}")
         except Exception as error:  # the job must end with a reason, whatever went wrong
             log.exception("import job %d failed", job_id)
             self._fail(job_id, f"匯入失敗，沒有任何資料被變更（{type(error).__name__}: {error}）")
@@ -229,4 +230,8 @@ class ImportJobs:
 
 
 def rejected_rows(view: JobView) -> list[Rejected]:
-    return [Rejected(str(r["where"]), str(r["reason"])) for r in view.report.get("rejected", [])]
+    """The job's rejected rows, each with its cells (none for a job imported before they were kept)."""
+    return [
+        Rejected(str(r["where"]), str(r["reason"]), {str(k): str(v) for k, v in r.get("row", {}).items()})
+        for r in view.report.get("rejected", [])
+    ]
