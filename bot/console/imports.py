@@ -28,7 +28,12 @@ __all__ = ["FORMAT_NAMES", "ImportJobs", "JobView", "SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel（XLSX）", "jsonl": "JSON Lines", "taipei-xml": "臺北市 XML"}
+FORMAT_NAMES = {
+    "csv": "CSV",
+    "xlsx": "Excel（XLSX）",
+    "jsonl": "JSONL（每行一題）",
+    "taipei-xml": "臺北市 XML",
+}
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xml": "taipei-xml"}
 STATUS_TEXT = {"queued": "排隊中", "running": "匯入中", "done": "完成", "failed": "失敗"}
 
@@ -157,7 +162,7 @@ class ImportJobs:
                 with self.database.session() as session:
                     report = import_rows(session, rows, actor=actor, merge_duplicates=merge, progress=tick)
                     summary = _report(report)
-                    UserStore(session).audit(actor, "kb.import", f"job {job_id}", summary=summary["summary"])
+                    UserStore(session).audit(actor, "kb.import", f"#{job_id}", summary=summary["summary"])
                 self._set(
                     job_id,
                     status="done",
