@@ -36,6 +36,7 @@ from bot.store.models import MetricStateRow, utcnow
 
 __all__ = [
     "COLUMNS",
+    "TABLE_COLUMNS",
     "DIMENSION_NAMES",
     "PAGE_REFRESH_LIMIT",
     "Choice",
@@ -78,6 +79,15 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("轉接專人", "handoffs", "count"),
     ("立案數", "cases_filed", "count"),
     ("逾期案件", "cases_overdue", "count"),
+)
+
+# The tables on the pages: the figures a supervisor looks for first (questions, answered,
+# handoffs, cases, overdue, satisfaction) ahead of the details, so they are in view at once
+# (the downloads keep COLUMNS' order).
+_FIRST = ("questions", "answered_rate", "handoffs", "cases_filed", "cases_overdue", "satisfaction")
+TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    *(c for name in _FIRST for c in COLUMNS if c[1] == name),
+    *(c for c in COLUMNS if c[1] not in _FIRST),
 )
 
 
@@ -237,8 +247,15 @@ def load_dashboard(database: Database, filters: Filters, grain: Grain, threshold
     return DashboardPage(board, clusters, options, _refreshed_at(database), pending)
 
 
-def trend_charts(board: Dashboard) -> list[LineChart]:
+def trend_charts(board: Dashboard, now: date | None = None) -> list[LineChart]:
+    """The trend as two charts; days (or months) after ``now`` (today) are not drawn: they have
+    no figures yet, which is not the same as zero."""
     labels = [f.key[5:] if board.grain == "day" else f.key for f in board.trend]
+    last = (now or today()).isoformat()[: 10 if board.grain == "day" else 7]
+
+    def drawn(values: list[Any]) -> list[Any]:
+        return [None if f.key > last else v for f, v in zip(board.trend, values, strict=True)]
+
     period = f"{board.filters.start.isoformat()} 至 {board.filters.end.isoformat()}"
     unit = "每日" if board.grain == "day" else "每月"
     busiest = max(board.trend, key=lambda f: f.questions, default=None)
@@ -251,9 +268,9 @@ def trend_charts(board: Dashboard) -> list[LineChart]:
         f"{period}{unit}的問題數、已回答數與順利回答數{peak}。各數字見下方「趨勢明細」表。",
         labels,
         [
-            ("問題數", [f.questions for f in board.trend]),
-            ("已回答", [f.answered for f in board.trend]),
-            ("順利回答", [f.successful for f in board.trend]),
+            ("問題數", drawn([f.questions for f in board.trend])),
+            ("已回答", drawn([f.answered for f in board.trend])),
+            ("順利回答", drawn([f.successful for f in board.trend])),
         ],
     )
     rates = line_chart(
@@ -262,8 +279,8 @@ def trend_charts(board: Dashboard) -> list[LineChart]:
         f"{period}{unit}的回答率與順利回答比率（沒有問題的{unit[1]}不畫）。各數字見下方「趨勢明細」表。",
         labels,
         [
-            ("回答率", [f.answered_rate for f in board.trend]),
-            ("順利回答比率", [f.success_rate for f in board.trend]),
+            ("回答率", drawn([f.answered_rate for f in board.trend])),
+            ("順利回答比率", drawn([f.success_rate for f in board.trend])),
         ],
         percent=True,
     )
@@ -276,7 +293,7 @@ def labeller(dimension: str) -> Any:
 
 def figures_context() -> dict[str, Any]:
     return {
-        "columns": COLUMNS,
+        "columns": TABLE_COLUMNS,
         "percent": percent,
         "channel_names": CHANNEL_NAMES,
         "label_for": {dimension: labeller(dimension) for dimension in DIMENSIONS},

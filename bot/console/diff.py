@@ -48,6 +48,16 @@ def segments(before: str, after: str) -> list[Segment]:
     return out
 
 
+# Fields whose value is one thing (a date, a status, a link): a change shows the old value
+# struck out and the new one whole, never a character mix such as 「20236-12-06-29」.
+WHOLE_VALUE_FIELDS = frozenset({"post_date", "revise_date", "status", "source_url"})
+STATUS_NAMES = {"draft": "草稿", "published": "已發布", "archived": "已封存"}
+
+
+def _shown(field: str, value: str) -> str:
+    return STATUS_NAMES.get(value, value) if field == "status" else value
+
+
 def field_diffs(
     before: dict[str, Any] | None, after: dict[str, Any] | None, labels: dict[str, str]
 ) -> list[FieldDiff]:
@@ -56,6 +66,12 @@ def field_diffs(
     diffs = []
     for field, label in labels.items():
         a, b = _text(old.get(field)), _text(new.get(field))
-        if a != b:
+        if a == b:
+            continue
+        if field in WHOLE_VALUE_FIELDS:
+            a, b = _shown(field, a), _shown(field, b)
+            whole = [Segment("del", a)] * bool(a) + [Segment("ins", b)] * bool(b)
+            diffs.append(FieldDiff(field, label, whole))
+        else:
             diffs.append(FieldDiff(field, label, segments(a, b)))
     return diffs

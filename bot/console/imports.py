@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.console import import_text
 from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.store.models import ImportJobRow, utcnow
@@ -27,7 +28,12 @@ __all__ = ["FORMAT_NAMES", "ImportJobs", "JobView", "SUFFIXES"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_NAMES = {"csv": "CSV", "xlsx": "Excel（XLSX）", "jsonl": "JSON Lines", "taipei-xml": "臺北市 XML"}
+FORMAT_NAMES = {
+    "csv": "CSV",
+    "xlsx": "Excel（XLSX）",
+    "jsonl": "JSONL（每行一題）",
+    "taipei-xml": "臺北市 XML",
+}
 SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl", ".xml": "taipei-xml"}
 STATUS_TEXT = {"queued": "排隊中", "running": "匯入中", "done": "完成", "failed": "失敗"}
 
@@ -69,18 +75,18 @@ class JobView:
 
 
 def _report(report: Any) -> dict[str, Any]:
-    return {
-        "summary": report.summary(),
+    stored = {
         "imported": report.imported,
         "updated": report.updated,
         "unchanged": report.unchanged,
         "merged": report.merged,
-        "rejected": [{"where": r.where, "reason": r.reason} for r in report.rejected],
+        "rejected": [{"where": r.where, "reason": r.reason, "row": dict(r.row)} for r in report.rejected],
         "duplicates": [
             {"where": d.where, "faq_id": d.faq_id, "same_as": d.same_as} for d in report.duplicates
         ],
         "kb_version": report.kb_version,
     }
+    return {"summary": import_text.summary(stored), **stored}
 
 
 class ImportJobs:
@@ -156,18 +162,18 @@ class ImportJobs:
                 with self.database.session() as session:
                     report = import_rows(session, rows, actor=actor, merge_duplicates=merge, progress=tick)
                     summary = _report(report)
-                    UserStore(session).audit(actor, "kb.import", f"job {job_id}", summary=report.summary())
+                    UserStore(session).audit(actor, "kb.import", f"#{job_id}", summary=summary["summary"])
                 self._set(
                     job_id,
                     status="done",
                     total=len(rows),
                     done=len(rows),
-                    message=report.summary(),
+                    message=summary["summary"],
                     report=summary,
                     finished_at=utcnow(),
                 )
         except ImportError_ as error:
-            self._fail(job_id, f"無法讀取檔案：{error}")
+            self._fail(job_id, f"無法讀取檔案：{import_text.file_error(str(error))}")
         except Exception as error:  # the job must end with a reason, whatever went wrong
             log.exception("import job %d failed", job_id)
             self._fail(job_id, f"匯入失敗，沒有任何資料被變更（{type(error).__name__}: {error}）")
@@ -229,4 +235,8 @@ class ImportJobs:
 
 
 def rejected_rows(view: JobView) -> list[Rejected]:
-    return [Rejected(str(r["where"]), str(r["reason"])) for r in view.report.get("rejected", [])]
+    """The job's rejected rows, each with its cells (none for a job imported before they were kept)."""
+    return [
+        Rejected(str(r["where"]), str(r["reason"]), {str(k): str(v) for k, v in r.get("row", {}).items()})
+        for r in view.report.get("rejected", [])
+    ]

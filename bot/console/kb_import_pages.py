@@ -13,6 +13,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bot.console.import_text import COLUMN_NAMES, reason, where
 from bot.console.imports import FORMAT_NAMES, SUFFIXES, ImportJobs, rejected_rows
 from bot.console.pages import redirect, render
 from bot.deps import StaffUser, settings_of
@@ -104,7 +105,16 @@ def import_job(request: Request, job_id: int, user: StaffUser) -> HTMLResponse:
     view = import_jobs(request).view(job_id)
     if view is None:
         return render(request, "console/kb_missing.html", user=user, faq_id=f"匯入 {job_id}", status_code=404)
-    return render(request, "console/kb_import_job.html", user=user, job=view, formats=FORMAT_NAMES)
+    return render(
+        request,
+        "console/kb_import_job.html",
+        user=user,
+        job=view,
+        formats=FORMAT_NAMES,
+        rejected=rejected_rows(view),
+        where=where,
+        reason=reason,
+    )
 
 
 @router.get("/console/api/kb/import/{job_id}")
@@ -120,12 +130,17 @@ def import_status(request: Request, job_id: int, user: StaffUser) -> JSONRespons
 def rejected_csv(request: Request, job_id: int, user: StaffUser) -> Response:
     view = import_jobs(request).view(job_id)
     if view is None:
-        return Response("no such import\n", status.HTTP_404_NOT_FOUND, media_type="text/plain")
+        return Response(f"沒有匯入 #{job_id}。\n", status.HTTP_404_NOT_FOUND, media_type="text/plain")
+    rows = rejected_rows(view)
+    # The row's own cells under the CSV importer's Chinese column names, so the file can be
+    # fixed and imported again as it is (位置 and 原因 are ignored on import).
+    fields = [name for name in COLUMN_NAMES if any(name in row.row for row in rows)]
+    fields += sorted({name for row in rows for name in row.row} - set(COLUMN_NAMES))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["where", "reason"])
-    for row in rejected_rows(view):
-        writer.writerow([row.where, row.reason])
+    writer.writerow(["位置", "原因", *(COLUMN_NAMES.get(name, name) for name in fields)])
+    for row in rows:
+        writer.writerow([where(row.where), reason(row.reason), *(row.row.get(name, "") for name in fields)])
     return Response(
         "\ufeff" + out.getvalue(),  # a BOM, so Excel reads the Chinese right
         media_type="text/csv; charset=utf-8",

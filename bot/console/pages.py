@@ -8,6 +8,7 @@ the console's security headers. ``install(app)`` mounts the static files and tur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,6 +58,68 @@ _loader = ChoiceLoader(_folders)
 templates = Jinja2Templates(
     env=Environment(loader=_loader, autoescape=select_autoescape(default=True), auto_reload=False)
 )
+# What bot.privacy.redact puts in place of personal data, as staff read it.
+MASK_NAMES = {
+    "[id]": "［身分證字號］",
+    "[phone]": "［電話］",
+    "[email]": "［電子郵件］",
+    "[address]": "［地址］",
+    "[case]": "［案件編號］",
+    "[digits]": "［末三碼］",
+}
+_MASKS = re.compile("|".join(re.escape(tag) for tag in MASK_NAMES))
+
+
+def masked(text: str) -> str:
+    """Redacted text with its tags in Chinese: 「我的電話 [phone]」 → 「我的電話 ［電話］」."""
+    return _MASKS.sub(lambda m: MASK_NAMES[m.group(0)], str(text))
+
+
+templates.env.filters["masked"] = masked
+# The audit log's actions and the names in their details, as staff read them (the codes stay
+# in the log and in the page's action filter).
+AUDIT_ACTIONS = {
+    "login": "登入", "login.failed": "登入失敗", "login.locked": "登入（帳號鎖定中）",
+    "login.lockout": "帳號因多次登入失敗而鎖定", "logout": "登出",
+    "user.create": "新增帳號", "user.password": "變更密碼", "user.role": "變更角色",
+    "user.activate": "啟用帳號", "user.deactivate": "停用帳號", "user.reset_password": "重設密碼",
+    "faq.create": "新增題目", "faq.update": "修改題目", "faq.draft": "儲存草稿", "faq.publish": "發布題目",
+    "faq.archive": "封存題目", "faq.discard_draft": "捨棄草稿", "faq.rollback": "回復舊版",
+    "faq.merge": "合併重複題目", "faq.not_duplicate": "標示不是重複", "kb.import.start": "開始匯入",
+    "kb.import": "匯入完成", "synonym.set": "設定同義詞", "synonym.delete": "刪除同義詞",
+    "synonym.publish": "發布同義詞", "synonym.rollback": "回復同義詞版本", "case.take": "接手案件",
+    "handoff.take": "接手對話", "handoff.release": "交還智慧客服", "handoff.available": "開始接聽",
+    "handoff.paused": "暫停接聽", "case.status": "變更案件狀態", "learning.alternatives": "加入其他問法",
+    "learning.draft": "由未答問題起草題目", "learning.dismiss": "略過未答問題",
+}  # fmt: skip
+AUDIT_DETAILS = {
+    "via": "途徑", "status": "狀態", "revision": "版次", "role": "角色", "before": "原本", "after": "改為",
+    "rules": "規則數", "published": "發布", "base_revision": "依據版次", "to_revision": "回復到版次",
+    "merged": "併入", "added": "新增問法", "other": "另一題", "job": "匯入編號", "format": "格式",
+    "summary": "結果", "canonical": "標準詞", "number": "案件", "case": "案件", "reason": "原因",
+    "to": "改為", "note": "備註", "cluster": "問題群", "questions": "次數", "resolution": "處理方式",
+}  # fmt: skip
+AUDIT_VALUES = {
+    "api": "程式介面", "staff": "客服人員", "supervisor": "主管", "admin": "系統管理員",
+    "draft": "草稿", "published": "已發布", "archived": "已封存", "jsonl": "JSONL", "csv": "CSV",
+    "xlsx": "XLSX", "taipei-xml": "臺北市 XML",
+}  # fmt: skip
+templates.env.globals.update(
+    audit_actions=AUDIT_ACTIONS, audit_details=AUDIT_DETAILS, audit_values=AUDIT_VALUES
+)
+ROLE_NAMES = {"staff": "客服人員", "supervisor": "主管", "admin": "系統管理員"}
+_NEEDS_ROLE = re.compile(r"^this needs the (.+) role$")
+
+
+def refusal_reason(detail: str) -> str:
+    """Why the console refused, in Chinese (the JSON API keeps the English detail)."""
+    needs = _NEEDS_ROLE.match(detail)
+    if needs:
+        roles = "或".join(f"「{ROLE_NAMES.get(r, r)}」" for r in needs.group(1).split(" or "))
+        return f"這個功能需要{roles}的角色。"
+    if detail.startswith("missing or wrong CSRF token"):
+        return "表單已過期或不是從本站送出，請重新整理頁面後再試一次。"
+    return detail
 
 
 def add_template_folder(folder: Path) -> None:
@@ -172,7 +235,11 @@ def _auth_error(request: Request, error: Exception) -> Response:
         return RedirectResponse(f"/console/login?next={quote(nxt, safe='')}", status.HTTP_303_SEE_OTHER)
     user = getattr(request.state, "console_user", None)
     return render(
-        request, "console/forbidden.html", user=user, status_code=error.status_code, reason=error.detail
+        request,
+        "console/forbidden.html",
+        user=user,
+        status_code=error.status_code,
+        reason=refusal_reason(str(error.detail)),
     )
 
 

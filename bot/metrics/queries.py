@@ -234,32 +234,55 @@ def _case_events(session: Session, filters: Filters, now: datetime) -> list[_Eve
     return events
 
 
-def _handoff_events(session: Session, filters: Filters) -> list[_Event]:
-    """Handoffs requested in the period, each attributed to its conversation's latest turn then."""
-    start, end = filters.utc_range
-    latest = (
+def _latest_turn(table: type[HandoffRow] | type[CaseRow], conversation_id: Any, at: Any) -> Any:
+    """The id of the conversation's latest turn at ``at`` (what a request is attributed to)."""
+    return (
         select(_T.turn_id)
-        .where(_T.conversation_id == HandoffRow.conversation_id, _T.at <= HandoffRow.requested_at)
+        .where(_T.conversation_id == conversation_id, _T.at <= at)
         .order_by(_T.at.desc(), _T.turn_id.desc())
         .limit(1)
-        .correlate(HandoffRow)
+        .correlate(table)
         .scalar_subquery()
     )
-    query = (
+
+
+def _handoff_events(session: Session, filters: Filters) -> list[_Event]:
+    """Requests for a person in the period, each attributed to its conversation's latest turn then.
+
+    A request is a ``handoff`` row (queued for an agent), or a case filed straight from the
+    conversation when nobody could come (out of hours, no agent on line): that case has no
+    handoff row. A queued request that timed out and became a case counts once, as its row.
+    """
+    start, end = filters.utc_range
+    queued = (
         select(HandoffRow.requested_at, HandoffRow.channel, _T.channel, _T.category, _T.agency)
-        .outerjoin(_T, _T.turn_id == latest)
+        .outerjoin(
+            _T, _T.turn_id == _latest_turn(HandoffRow, HandoffRow.conversation_id, HandoffRow.requested_at)
+        )
         .where(HandoffRow.requested_at >= start, HandoffRow.requested_at < end)
     )
+    from_a_handoff = select(HandoffRow.id).where(HandoffRow.case_number == CaseRow.number).correlate(CaseRow)
+    filed = (
+        select(CaseRow.created_at, CaseRow.channel, _T.channel, _T.category, _T.agency)
+        .outerjoin(_T, _T.turn_id == _latest_turn(CaseRow, CaseRow.conversation_id, CaseRow.created_at))
+        .where(
+            CaseRow.origin == "conversation",
+            CaseRow.created_at >= start,
+            CaseRow.created_at < end,
+            ~from_a_handoff.exists(),
+        )
+    )
     events = []
-    for at, own_channel, turn_channel, category, agency in session.execute(query):
-        channel, category, agency = own_channel or turn_channel or "", category or "", agency or ""
-        if (
-            (filters.channel and channel != filters.channel)
-            or (filters.category and category != filters.category)
-            or (filters.agency and agency != filters.agency)
-        ):
-            continue
-        events.append((local_day(at), channel, category, agency, 0))
+    for query in (queued, filed):
+        for at, own_channel, turn_channel, category, agency in session.execute(query):
+            channel, category, agency = own_channel or turn_channel or "", category or "", agency or ""
+            if (
+                (filters.channel and channel != filters.channel)
+                or (filters.category and category != filters.category)
+                or (filters.agency and agency != filters.agency)
+            ):
+                continue
+            events.append((local_day(at), channel, category, agency, 0))
     return events
 
 

@@ -21,7 +21,7 @@ from bot.store.faq_layers import Harvested, source_content
 from bot.store.faqs import FaqStore, row_to_record
 from bot.store.models import FaqReviewRow, FaqRow, FaqSourceRow
 from knowledge.faq import FaqRecord, FaqStatus
-from knowledge.importers import Rejected, Row
+from knowledge.importers import Rejected, Row, row_cells
 from knowledge.normalize import question_key
 
 __all__ = ["Duplicate", "ImportReport", "import_rows"]
@@ -164,7 +164,11 @@ def import_rows(
         record, where = row.record, row.where
         if record.id in seen.where_by_id:
             report.rejected.append(
-                Rejected(where, f"id {record.id} already given at {seen.where_by_id[record.id]}")
+                Rejected(
+                    where,
+                    f"id {record.id} already given at {seen.where_by_id[record.id]}",
+                    row_cells(record.model_dump(mode="json")),
+                )
             )
             continue
         seen.where_by_id[record.id] = where

@@ -6,13 +6,25 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from knowledge.importers._base import ImportError_, Parsed, Reader, Rejected, Row, to_record
+from knowledge.importers._base import (
+    RAW_CELL,
+    ROW_FIELDS,
+    ImportError_,
+    Parsed,
+    Reader,
+    Rejected,
+    Row,
+    row_cells,
+    to_record,
+)
 from knowledge.importers.jsonl import read_jsonl
 from knowledge.importers.tabular import read_csv, read_xlsx
 from knowledge.importers.taipei_xml import read_taipei_xml
 
 __all__ = [
     "FORMATS",
+    "RAW_CELL",
+    "ROW_FIELDS",
     "ImportError_",
     "Parsed",
     "Rejected",
@@ -20,6 +32,7 @@ __all__ = [
     "detect_format",
     "read",
     "read_records",
+    "row_cells",
     "to_record",
 ]
 

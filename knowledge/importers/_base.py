@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -13,7 +14,34 @@ from pydantic import ValidationError
 from knowledge.faq import FaqRecord
 from knowledge.html import html_to_text, links_in, only_dead_links
 
-__all__ = ["Parsed", "Rejected", "Row", "Reader", "ImportError_", "answer_problem", "to_record"]
+__all__ = [
+    "ROW_FIELDS",
+    "Parsed",
+    "Rejected",
+    "Row",
+    "Reader",
+    "ImportError_",
+    "answer_problem",
+    "row_cells",
+    "to_record",
+]
+
+# The record's fields in the order a spreadsheet of FAQs shows them (a rejected row's cells).
+ROW_FIELDS = (
+    "id",
+    "question",
+    "answer",
+    "alt_questions",
+    "agency",
+    "category",
+    "keywords",
+    "source_url",
+    "sources",
+    "post_date",
+    "revise_date",
+    "status",
+)
+RAW_CELL = "raw"  # a rejected row that is no record at all (bad JSON, bad bytes): its text
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +54,34 @@ class Parsed:
 
 @dataclass(frozen=True, slots=True)
 class Rejected:
-    """A malformed row, kept out of the store, with the reason a person can act on."""
+    """A malformed row, kept out of the store, with the reason a person can act on.
+
+    ``row`` is the row itself as text cells (the record's field names, see ``row_cells``; or
+    ``raw`` for a line that is no record), so a person can fix it and import it again.
+    """
 
     where: str
     reason: str
+    row: Mapping[str, str] = field(default_factory=dict)
+
+
+def _cell_text(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        separator = "|" if name == "alt_questions" else ","
+        return separator.join(_cell_text(name, item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def row_cells(data: Mapping[str, Any]) -> dict[str, str]:
+    """A row's fields as text cells, as the CSV importer reads them back: several alternative
+    questions joined by ``|``, keywords and sources by commas; fields not in ``ROW_FIELDS`` last."""
+    known = [name for name in ROW_FIELDS if name in data]
+    rest = [str(name) for name in data if name not in ROW_FIELDS]
+    return {name: _cell_text(name, data[name]) for name in [*known, *rest]}
 
 
 Row = Parsed | Rejected
@@ -84,15 +136,16 @@ def to_record(where: str, data: dict[str, Any]) -> Row:
     answer = data.get("answer")
     if isinstance(answer, str) and _TAG.search(answer):
         if only_dead_links(answer):
-            return Rejected(where, "answer: only an empty link")
+            return Rejected(where, "answer: only an empty link", row_cells(data))
+        original = data
         data = {**data, "answer": html_to_text(answer)}
         if not data["answer"]:
-            return Rejected(where, "answer: only HTML markup, no text")
+            return Rejected(where, "answer: only HTML markup, no text", row_cells(original))
     if isinstance(data.get("answer"), str) and data["answer"].strip():
         problem = answer_problem(data["answer"])
         if problem:
-            return Rejected(where, problem)
+            return Rejected(where, problem, row_cells(data))
     try:
         return Parsed(where, FaqRecord.model_validate(data))
     except ValidationError as error:
-        return Rejected(where, _describe(error))
+        return Rejected(where, _describe(error), row_cells(data))

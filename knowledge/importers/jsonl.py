@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from knowledge.importers._base import Rejected, Row, to_record
+from knowledge.importers._base import RAW_CELL, Rejected, Row, to_record
 
 __all__ = ["read_jsonl", "harvest_fields"]
 
@@ -40,16 +40,19 @@ def read_jsonl(path: Path) -> Iterator[Row]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                yield Rejected(where, f"not valid UTF-8 (byte {error.start})")
+                text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                yield Rejected(where, f"not valid UTF-8 (byte {error.start})", {RAW_CELL: text})
                 continue
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as error:
-                yield Rejected(where, f"bad JSON: {error.msg} at column {error.colno}")
+                yield Rejected(
+                    where, f"bad JSON: {error.msg} at column {error.colno}", {RAW_CELL: line.rstrip("\r\n")}
+                )
                 continue
             if not isinstance(obj, dict):
-                yield Rejected(where, "not a JSON object")
+                yield Rejected(where, "not a JSON object", {RAW_CELL: line.rstrip("\r\n")})
                 continue
             yield to_record(where, harvest_fields(obj))

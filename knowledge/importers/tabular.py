@@ -57,13 +57,21 @@ def _rows(header: list[str], body: Iterable[tuple[int, list[Any]]]) -> Iterator[
             continue
         where = f"row {number}"
         if any("\udc80" <= ch <= "\udcff" for v in values for ch in v):
-            yield Rejected(where, "not valid UTF-8")
+            readable = [v.encode("utf-8", "surrogateescape").decode("utf-8", "replace") for v in values]
+            yield Rejected(where, "not valid UTF-8", _cells(header, readable))
             continue
         if len(values) > len(header) and any(values[len(header) :]):
-            yield Rejected(where, f"{len(values)} cells but the header has {len(header)} columns")
+            message = f"{len(values)} cells but the header has {len(header)} columns"
+            yield Rejected(where, message, _cells(header, values))
             continue
         data = {name: value for name, value in zip(header, values, strict=False) if name and value}
         yield to_record(where, data)
+
+
+def _cells(header: list[str], values: list[str]) -> dict[str, str]:
+    """Every cell of a rejected row under its column's name (a cell past the header: by number)."""
+    names = [*header, *(f"column {n}" for n in range(len(header) + 1, len(values) + 1))]
+    return {name: value for name, value in zip(names, values, strict=False) if name}
 
 
 def _cell(value: Any) -> str:

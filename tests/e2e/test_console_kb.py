@@ -235,7 +235,13 @@ def test_an_import_from_the_browser_reports_rejected_rows(
     page.get_by_role("button", name="開始匯入").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("新題目.csv")
     expect(page.get_by_text("匯入完成")).to_be_visible()
-    expect(page.get_by_role("table")).to_contain_text("row 3")
+    rejected = page.get_by_role("table")
+    expect(rejected).to_contain_text("第 3 列")
+    expect(rejected).to_contain_text("問題缺少或空白")
+    expect(rejected).to_contain_text("缺了問題的一列")  # the row itself, to fix and import again
+    expect(
+        page.get_by_role("link", name="下載未匯入的列（CSV，含每列的內容：修正後可以直接再匯入）")
+    ).to_be_visible()
     screenshot(page, "console-kb-import-report", full_page=True)
     page.goto(f"{console_url}console/kb?q=公有市場")
     expect(page.get_by_role("table")).to_contain_text("E-1")

@@ -47,7 +47,7 @@
     var timer = 0;
 
     function renderLines(lines) {
-      var signature = lines.map(function (l) { return l.key + ":" + l.delivery; }).join("|");
+      var signature = lines.map(function (l) { return l.key + ":" + l.delivery + ":" + (l.choices || []).join("|"); }).join("|");
       if (signature === shown) return;
       shown = signature;
       var atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
@@ -58,6 +58,12 @@
         if (line.who === "agent" && line.detail) who += "（" + line.detail + "）";
         item.append(el("span", "line-who", who), el("span", "line-at", localTime(line.at)));
         item.append(el("p", "line-text", line.text));
+        if (line.choices && line.choices.length) {
+          var choices = el("ul", "line-choices");
+          choices.setAttribute("aria-label", "民眾看到的選項");
+          line.choices.forEach(function (choice) { choices.append(el("li", "", choice)); });
+          item.append(choices);
+        }
         if (line.delivery) {
           item.append(el("span", "line-delivery delivery-" + line.delivery, DELIVERY[line.delivery] || ""));
         }

@@ -20,6 +20,7 @@ from bot.settings import DEVELOPMENT_PSEUDONYM_KEY
 from bot.store import Database
 from bot.store.cases import CaseStore, NewCase
 from bot.store.models import utcnow
+from bot.store.turns import Turn, TurnStore
 from tests.bot.console.client import create_user, login, login_as
 from tests.bot.console.conftest import closed_port, seed
 from tests.conftest import app_settings
@@ -315,3 +316,57 @@ def test_a_finished_case_says_so_once(inbox: TestClient, status: str, said: str)
     page = inbox.get(f"/console/cases/{number}").text
     assert said in page
     assert "已已" not in page
+
+
+def test_the_transcript_shows_the_buttons_the_citizen_saw_and_pressed(inbox: TestClient) -> None:
+    """Not payloads such as （按鈕 /deny）: the options offered, and the one chosen, in words."""
+    sender = "web-eve"
+    conversation = _conversation(sender)
+    start = utcnow() - timedelta(minutes=10)
+    turns = [  # (payload, decision, candidates, bot's reply), as the chat service logs them
+        ("", "clarify", ["F-1", "F-2"], "請問您想問的是下面哪一個？"),
+        ('/pick_suggestion{"faq_id": "F-2"}', "answer", [], "每年五月繳納房屋稅。"),
+        ("/report_issue", "form", [], "您的電話只會提供給承辦單位聯絡本案使用。請問您同意嗎？"),
+        ("/affirm", "form", [], "請確認以下內容"),
+        ('/correct{"form_field": "phone"}', "form", [], "請留下聯絡電話"),
+        ("/deny", "form", [], "好的"),
+    ]
+    with _db(inbox).session() as session:
+        store = TurnStore(session)
+        for n, (payload, decision, candidates, reply) in enumerate(turns):
+            store.log(
+                Turn(
+                    conversation_id=conversation,
+                    sender=conversation,
+                    channel="web",
+                    text="" if payload else "房屋稅",
+                    payload=payload,
+                    decision=decision,
+                    candidates=candidates,
+                    reply=[reply],
+                    at=start + timedelta(minutes=n),
+                )
+            )
+    number = _file(inbox, sender=sender)
+    login_as(inbox, "staff")
+    page = inbox.get(f"/console/cases/{number}").text
+    offered = re.search(r'<ul class="line-choices" aria-label="民眾看到的選項">(.*?)</ul>', page)
+    assert offered is not None, page
+    assert re.findall(r"<li>(.*?)</li>", offered.group(1)) == [
+        "大型垃圾要怎麼預約清運？",
+        "房屋稅什麼時候繳？",
+        "都不是，我要找專人",
+    ]
+    said = re.findall(r'<li class="line line-citizen".*?<p class="line-text">(.*?)</p>', page, re.DOTALL)
+    assert said == [
+        "房屋稅",
+        "（選了建議的問題「房屋稅什麼時候繳？」）",
+        "（按下「我要通報問題」）",
+        "（按下「同意」）",
+        "（按下「修改聯絡電話」）",
+        "（按下「否」）",
+    ]
+    assert "/deny" not in page
+    assert "form_field" not in page
+    lines = inbox.get(f"/console/api/conversations/{conversation}").json()["lines"]
+    assert lines[1]["choices"] == ["大型垃圾要怎麼預約清運？", "房屋稅什麼時候繳？", "都不是，我要找專人"]

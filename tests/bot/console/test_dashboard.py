@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from bot.console.dashboard import city_sentence, parse_choice, today
-from bot.metrics.queries import Figures
+from bot.console.dashboard_view import trend_charts
+from bot.metrics.queries import Figures, Filters, dashboard, month_period
+from bot.metrics.refresh import refresh
 from bot.store import Database
 from bot.store.turns import Turn, TurnStore
 from tests.bot.console.client import login_as
@@ -247,3 +249,23 @@ def test_exports_carry_no_case_number_nor_check_digits(console: TestClient) -> N
     assert "[case]" in unanswered
     assert "261207-0001-4" not in unanswered
     assert "678" not in unanswered
+
+
+def test_the_monthly_chart_leaves_the_days_to_come_undrawn(database: Database) -> None:
+    """A month still under way: its days after today have no figures yet, which is not zero."""
+    month = Filters(*month_period(2026, 12))
+    with database.session() as session:
+        TurnStore(session).log(Turn(conversation_id="A", sender="A", channel="web",
+                                    at=datetime(2026, 12, 2, 3, tzinfo=UTC), text="房屋稅",
+                                    intent="faq", decision="abstain"))  # fmt: skip
+    refresh(database)
+    with database.session() as session:
+        board = dashboard(session, month, "day", now=datetime(2026, 12, 7, 4, tzinfo=UTC))
+    assert len(board.trend) == 31
+    counts, rates = trend_charts(board, date(2026, 12, 7))
+    for series in counts.series:
+        assert len(series.dots) == 7, series.name  # 1–7 December, zeros included; none after
+    assert [len(series.dots) for series in rates.series] == [1, 1]  # only a day with questions has a rate
+    assert len(counts.x_ticks) >= 4  # the axis still spans the whole month
+    whole = trend_charts(board, date(2027, 1, 1))[0]
+    assert [len(series.dots) for series in whole.series] == [31, 31, 31]

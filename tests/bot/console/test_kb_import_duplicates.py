@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from bot.console.duplicates import bigram_set, dice, near_duplicates
+from bot.console.duplicates import bigram_set, content_key, dice, near_duplicates, same_content
 from bot.store import Database
 from bot.store.models import AuditRow, FaqRow
 from tests.bot.console.client import login_as
@@ -60,19 +60,48 @@ def test_a_csv_import_reports_progress_and_every_rejected_row(console: TestClien
     assert (status["status"], status["total"], status["done"]) == ("done", 4, 4)
     report = console.get(job).text
     assert "匯入完成" in report
-    assert "row 3" in report
-    assert "row 5" in report
-    assert "already given" in report
+    assert "第 3 列" in report
+    assert "問題缺少或空白" in report
+    assert "第 5 列" in report
+    assert "編號 I-1 在第 2 列已經出現過" in report
+    assert "重複的編號" in report  # the rejected row's own content is on the page
     rejected = console.get(f"{job}/rejected.csv")
     assert rejected.headers["content-type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(rejected.text.lstrip("\ufeff"))))
-    assert [r[0] for r in rows] == ["where", "row 3", "row 5"]
+    rows = list(csv.DictReader(io.StringIO(rejected.text.lstrip("\ufeff"))))
+    assert [(r["位置"], r["編號"], r["問題"], r["答案"]) for r in rows] == [
+        ("第 3 列", "I-2", "", "沒有問題的一列"),
+        ("第 5 列", "I-1", "重複的編號", "再一次"),
+    ]
     with _db(console).session() as session:
         assert session.get(FaqRow, "I-1") is not None
         assert session.get(FaqRow, "I-3") is not None
         audit = [a.action for a in session.scalars(select(AuditRow).where(AuditRow.actor == "amy"))]
     assert {"kb.import.start", "kb.import"} <= set(audit)
     assert "faq.csv" in console.get("/console/kb/import").text  # listed among recent imports
+
+    # Staff fix the rejected rows in the downloaded file and import it again, as it is.
+    rows[0]["問題"] = "沒有問題的一列要問什麼？"
+    rows[1]["編號"] = "I-4"
+    fixed = io.StringIO()
+    writer = csv.DictWriter(fixed, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    again = _finish(console, _upload(console, "fixed.csv", fixed.getvalue().encode("utf-8"), csrf_token=csrf))
+    assert again["status"] == "done"
+    with _db(console).session() as session:
+        assert session.get(FaqRow, "I-2").question == "沒有問題的一列要問什麼？"
+        assert session.get(FaqRow, "I-4").answer == "再一次"
+
+
+def test_a_jsonl_line_that_is_no_record_is_kept_in_the_report(console: TestClient) -> None:
+    login_as(console, "staff")
+    good = json.dumps({"id": "J-9", "question": "機車停哪裡？", "answer": "請停機車格。"}, ensure_ascii=False)
+    content = f'{good}\n{{"id": "J-10", "question": "少了結尾\n'.encode()
+    job = _upload(console, "faq.jsonl", content)
+    assert _finish(console, job)["status"] == "done"
+    assert "JSON 格式錯誤" in console.get(job).text
+    rows = list(csv.DictReader(io.StringIO(console.get(f"{job}/rejected.csv").text.lstrip("\ufeff"))))
+    assert [(r["位置"], r["原文"]) for r in rows] == [("第 2 行", '{"id": "J-10", "question": "少了結尾')]
 
 
 def test_xlsx_and_jsonl_imports_and_bad_files(console: TestClient) -> None:
@@ -98,7 +127,7 @@ def test_xlsx_and_jsonl_imports_and_bad_files(console: TestClient) -> None:
     broken = _finish(console, _upload(console, "broken.csv", b"colour,size\nred,3\n"))
     assert broken["status"] == "failed"
     assert "無法讀取檔案" in str(broken["message"])
-    assert "header row lacks" in console.get(f"/console/kb/import/{broken['id']}").text
+    assert "標題列缺少欄位" in console.get(f"/console/kb/import/{broken['id']}").text
 
 
 def test_the_duplicate_finder_pairs_merges_and_dismisses(console: TestClient) -> None:
@@ -145,3 +174,23 @@ def test_near_duplicates_by_character_bigrams() -> None:
     pairs = near_duplicates(questions, threshold=0.6)
     assert [(p.first, p.second) for p in pairs] == [("A", "B")]
     assert near_duplicates(questions, threshold=0.6, skip={("A", "B")}) == []
+
+
+def test_questions_that_differ_in_a_word_are_not_duplicates() -> None:
+    """What Dice alone paired (issue 25 item 13): one template, a different thing asked about."""
+    questions = [
+        ("seal", "印鑑證明要怎麼申請？"),
+        ("disability", "身心障礙證明要怎麼申請？"),
+        ("house", "房屋稅何時開徵？課稅所屬期間為何？"),
+        ("land", "地價稅何時開徵？課稅所屬期間為何？"),
+        ("online", "請問警察刑事紀錄證明書（良民證）可以上網申請嗎？"),
+        ("post", "請問警察刑事紀錄證明書（良民證）可以郵寄申請嗎？"),
+        ("team", "社會體育團體赴外參加比賽是否有補助？如何申請？"),
+        ("team-again", "社會體育團體赴外縣市參加比賽是否有補助如何申請"),
+        ("tax", "房屋稅在什麼時候繳？"),
+        ("tax-again", "房屋稅要什麼時候繳"),
+    ]
+    assert dice(bigram_set("房屋稅何時開徵？"), bigram_set("地價稅何時開徵？")) > 0.6
+    assert not same_content(content_key("房屋稅何時開徵"), content_key("地價稅何時開徵"))
+    pairs = near_duplicates(questions, threshold=0.6)
+    assert [(p.first, p.second) for p in pairs] == [("tax", "tax-again"), ("team", "team-again")]

@@ -83,5 +83,5 @@ def test_the_audit_page_filters_by_actor_and_action(console: TestClient) -> None
     console.post("/console/users", data={"username": "bea", "role": "staff", "password": PASSWORD})
     page = console.get("/console/audit", params={"actor": "root", "action": "user."})
     assert page.status_code == 200
-    actions = re.findall(r'<td class="mono">([^<]+)</td>', page.text)
-    assert actions == ["user.create"]
+    actions = re.findall(r'<td><span title="([^"]+)">([^<]+)</span></td>', page.text)
+    assert actions == [("user.create", "新增帳號")]  # the code in its title, the words shown

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cases import CaseStatus
+from bot.handoff.takeover import expire_queue, request_human
 from bot.metrics.queries import (
     Figures,
     Filters,
@@ -29,6 +30,7 @@ from bot.metrics.queries import (
     year_period,
 )
 from bot.metrics.refresh import refresh
+from bot.settings import HandoffSettings
 from bot.store import Database
 from bot.store.cases import CaseStore, NewCase
 from bot.store.faqs import FaqStore
@@ -354,3 +356,28 @@ def test_the_refresh_command(database_url: str, database: Database, tmp_path: Pa
     assert "1 conversations, 1 turns derived (1 changed)" in done.stdout
     with database.session() as session:
         assert summary(session, MARCH).questions == 1
+
+
+def test_requests_for_a_person_that_became_cases_are_handoff_requests(march: Database) -> None:
+    """Out of hours (or with nobody on line) a request is filed as a case, with no handoff row; a
+    queued request that timed out has both. Each counts once (issue 25 item 16)."""
+    settings = HandoffSettings(agent_hours="09:00-17:00")
+    with march.session() as session:
+        # F asks for a person at 23:00 local on 12 March: out of hours, a case is filed
+        TurnStore(session).log(Turn(conversation_id="F", sender="F", channel="web", at=utc(12, 15),
+                                    text="路燈壞了", intent="faq", decision="abstain"))  # fmt: skip
+        asked = request_human(session, "F", channel="web", settings=settings, now=utc(12, 15, 1))
+        assert asked.outcome == "out_of_hours"
+        # G asks at 10:00 local on 13 March: in hours, but no agent is on line, a case is filed
+        assert (
+            request_human(session, "G", channel="web", settings=settings, now=utc(13, 2)).outcome
+            == "no_agent"
+        )
+        assert len(expire_queue(session, settings, now=utc(13, 3))) == 1  # B's request of 1 March
+    refresh(march)
+    with march.session() as session:
+        figures = summary(session, MARCH, now=NOW)
+        days = {f.key: f.handoffs for f in trend(session, MARCH, "day", now=NOW) if f.handoffs}
+    # B's request of 1 March (queued, a handoff row) timed out at expire_queue and became a case
+    assert (figures.handoffs, figures.cases_filed) == (3, 6)
+    assert days == {"2026-03-02": 1, "2026-03-12": 1, "2026-03-13": 1}
