@@ -66,7 +66,6 @@ class FaultCluster:
             "BOT1999_CLUSTER__BALANCER_PORT": str(balancer),
             "BOT1999_CLUSTER__BOT_PORT": str(balancer + 1),
             "BOT1999_CLUSTER__RASA_PORT": str(free_block(5100, 5199, replicas, taken)),
-            "BOT1999_CLUSTER__ACTIONS_PORT": str(free_block(5100, 5199, replicas, taken)),
             "BOT1999_CLUSTER__LOCK_STORE_PREFIX": "faults",
             "BOT1999_LIMITS__REDIS_URL": self.redis.url,
             "BOT1999_HANDOFF__PRESENCE_REDIS_URL": self.redis.url,

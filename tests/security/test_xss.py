@@ -55,7 +55,8 @@ def plant(client: TestClient) -> str:
         "phone": "0912345678",
         "consent": "yes",
     }
-    assert client.post("/cases", data=form).status_code == 201
+    filed = client.post("/cases", data=form)  # post/redirect/get: the confirmation page
+    assert filed.status_code == 200 and "已收到您的反映" in filed.text, filed.text
     database: Database = client.app.state.database  # type: ignore[attr-defined]
     with database.session() as session:
         rows = session.query(CaseRow).filter(CaseRow.location_text == PAYLOADS[1]).all()

@@ -84,7 +84,7 @@ def test_staff_are_refused(console: TestClient) -> None:
     for route in ROUTES:
         response = console.get(route, follow_redirects=False)
         assert response.status_code == 403, route
-        assert "supervisor" in response.text, route
+        assert "「主管」" in response.text, route  # the role it needs, in Chinese
 
 
 @pytest.mark.parametrize("role", ["supervisor", "admin"])
@@ -118,7 +118,7 @@ def test_the_dashboard_shows_the_month(console: TestClient) -> None:
     assert page.count('role="img"') == 2  # the two trend charts, each with a title and a description
     assert '<title id="chart-counts-title">每日問題數、已回答與順利回答</title>' in page
     assert "0912345678" not in page
-    assert "[phone]" in page  # the unanswered question, redacted
+    assert "［電話］" in page  # the unanswered question, redacted (the tag as staff read it)
     only_line = console.get("/console/dashboard?start=2026-03-01&end=2026-03-31&channel=line").text
     assert "使用 AI 客服次數 1 人、實際問答數 1 件、順利回答比率 0.0 %" in only_line
     taxes = console.get("/console/dashboard?start=2026-03-01&end=2026-03-31&category=稅務").text
