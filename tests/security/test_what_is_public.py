@@ -178,7 +178,8 @@ def _file_through_the_form(world: World) -> str:
         },
     )
     assert response.status_code == 200, response.text  # post/redirect/get: the confirmation page
-    assert response.history and response.history[0].status_code == 303, response.history
+    assert response.history, response.text
+    assert response.history[0].status_code == 303, response.history
     found = NUMBER.search(response.text)
     assert found, response.text
     return found.group()

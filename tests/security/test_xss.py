@@ -56,7 +56,8 @@ def plant(client: TestClient) -> str:
         "consent": "yes",
     }
     filed = client.post("/cases", data=form)  # post/redirect/get: the confirmation page
-    assert filed.status_code == 200 and "已收到您的反映" in filed.text, filed.text
+    assert filed.status_code == 200, filed.text
+    assert "已收到您的反映" in filed.text, filed.text
     database: Database = client.app.state.database  # type: ignore[attr-defined]
     with database.session() as session:
         rows = session.query(CaseRow).filter(CaseRow.location_text == PAYLOADS[1]).all()
