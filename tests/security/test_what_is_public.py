@@ -276,6 +276,7 @@ def _urls(world: World) -> list[str]:
         "service_code": [c.code for c in CATEGORIES],
         "faq_id": ["F-1"],
         "job_id": ["1"],
+        "review_id": ["1"],
         "cluster_id": ["1"],
         "year": ["2026"],
         "month": ["12"],
