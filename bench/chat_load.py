@@ -13,11 +13,15 @@ scratch SQLite store, then:
 3. the same citizens once more without any pause (a stress figure: how the stack behaves
    saturated, and its throughput).
 
-Reports per-turn latency (p50 / p95 / max), errors (HTTP failures) and degraded turns;
-the target (p95 <= 150 ms with 10 concurrent conversations, no errors, no degraded turn)
-is checked on phase 2.
+Reports per-turn latency (p50 / p95 / max), errors (HTTP failures), degraded turns and the
+CPU time the stack's processes used per turn (from /proc, by process); the target (p95 <=
+150 ms with 10 concurrent conversations, no errors, no degraded turn) is checked on phase 2.
 
-    .venv/bin/python -m bench.chat_load [--conversations 10] [--rounds 3] [--think 1-3] [--check]
+``--checkout DIR`` starts the stack from another checkout of this project instead (a baseline:
+a clone at an older commit, its ``.venv`` may be a link to this one's; its code comes first on
+``PYTHONPATH``), so that both are measured by the same script on the same machine.
+
+    .venv/bin/python -m bench.chat_load [--conversations 10] [--rounds 3] [--think 1-3] [--checkout DIR] [--check]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import Any
 
 import httpx
 
+from bench.load_checks import ProcessCpu
 from bot.cases import format_case_number
 
 REPO = Path(__file__).resolve().parents[1]
@@ -150,11 +155,12 @@ def _summary(results: Results) -> str:
     )
 
 
-def _start(folder: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
+def _start(folder: Path, checkout: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     port = free_port()
     env = {
         **os.environ,
-        "BOT1999_SETTINGS_FILE": str(REPO / "settings.yml"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(checkout), os.environ.get("PYTHONPATH")])),
+        "BOT1999_SETTINGS_FILE": str(checkout / "settings.yml"),
         "BOT1999_DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
         "BOT1999_SERVER__PORT": str(port),
         "BOT1999_SERVER__LOG_LEVEL": "warning",
@@ -164,8 +170,8 @@ def _start(folder: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     log = folder / "run.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(REPO / ".venv" / "bin" / "bot1999"), "run"],
-            cwd=REPO,
+            [str(checkout / ".venv" / "bin" / "bot1999"), "run"],
+            cwd=checkout,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -187,6 +193,24 @@ def _wait_up(process: subprocess.Popen[bytes], url: str, log: Path, seconds: flo
         time.sleep(0.5)
 
 
+def _cpu_per_turn(used: Counter[str], turns: int) -> str:
+    """``used`` CPU seconds by process, as milliseconds per turn: the total first, then each process."""
+    if not turns:
+        return "no turns"
+    parts = [f"{name} {1000 * seconds / turns:.1f}" for name, seconds in used.most_common() if seconds > 0]
+    return f"{1000 * sum(used.values()) / turns:.1f} ms in all ({', '.join(parts)})"
+
+
+def _commit(checkout: Path) -> str:
+    found = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return found.stdout.strip() or "not a git checkout"
+
+
 def stop_process_group(process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
     """Ctrl-C to a supervisor started in its own session (it stops its children); SIGKILL to
     the whole group if it has not exited within ``timeout`` seconds."""
@@ -205,11 +229,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--think", default="1-3", help="seconds before each message, MIN-MAX (0-0: none)")
     parser.add_argument("--url", help="an already running bot (skips starting the stack)")
+    parser.add_argument("--checkout", type=Path, default=REPO, help="start the stack from this checkout")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
-    if not (REPO / "models" / "bot1999.tar.gz").is_file() and not args.url:
-        sys.exit("no Rasa model at models/bot1999.tar.gz: run `make train`")
+    checkout = args.checkout.resolve()
+    if not (checkout / "models" / "bot1999.tar.gz").is_file() and not args.url:
+        sys.exit(f"no Rasa model at {checkout}/models/bot1999.tar.gz: run `make train` there")
     low, _, high = args.think.partition("-")
     think = (float(low), float(high or low))
 
@@ -219,8 +245,9 @@ def main() -> None:
         if args.url:
             url, startup = args.url.rstrip("/"), float("nan")
         else:
-            process, url, log = _start(Path(tmp))
+            process, url, log = _start(Path(tmp), checkout)
             startup = _wait_up(process, url, log, 600)
+        cpu = ProcessCpu(process.pid) if process is not None else None
         try:
             started = time.perf_counter()
             first = httpx.post(
@@ -228,8 +255,11 @@ def main() -> None:
             )
             first_ms = (time.perf_counter() - started) * 1000
             first_mode = first.json()["mode"] if first.status_code == 200 else f"HTTP {first.status_code}"
+            before = cpu.sample() if cpu else Counter[str]()
             results, wall = asyncio.run(load(url, args.conversations, args.rounds, think))
+            between = cpu.sample() if cpu else Counter[str]()
             stress, stress_wall = asyncio.run(load(url, args.conversations, 1, (0.0, 0.0)))
+            after = cpu.sample() if cpu else Counter[str]()
         finally:
             if process is not None:
                 stop_process_group(process)
@@ -239,18 +269,23 @@ def main() -> None:
     p95 = results.percentile(0.95)
     degraded = results.modes.get("degraded", 0)
     passed = first_mode == "normal" and p95 <= TARGET_P95_MS and not results.errors and not degraded
-    print(f"stack: bot1999 run (bot with the actions, Rasa), default knowledge base; up in {startup:.0f} s")
+    where = "" if checkout == REPO else f" from {checkout} ({_commit(checkout)})"
+    print(f"stack: bot1999 run{where}, default knowledge base; up in {startup:.0f} s")
     print(f"first turn after start-up: {first_mode}, {first_ms:.0f} ms (target: normal, not degraded)")
     print(
         f"{args.conversations} concurrent conversations, {think[0]:g}-{think[1]:g} s before each message, "
         f"{args.rounds} rounds of {len(SCRIPTS)} scripts: {turns} turns in {wall:.1f} s ({turns / wall:.1f} turns/s)"
     )
     print(f"  per-turn latency: {_summary(results)} (target p95 <= {TARGET_P95_MS:.0f} ms, no errors)")
+    if cpu:
+        print(f"  CPU per turn: {_cpu_per_turn(between - before, turns)}")
     print(
         f"stress, the same {args.conversations} without pauses, 1 round: {len(stress.latencies_ms)} turns in "
         f"{stress_wall:.1f} s ({len(stress.latencies_ms) / stress_wall:.1f} turns/s)"
     )
     print(f"  per-turn latency: {_summary(stress)}")
+    if cpu:
+        print(f"  CPU per turn: {_cpu_per_turn(after - between, len(stress.latencies_ms))}")
     for error in Counter(results.errors + stress.errors).most_common(5):
         print(f"  {error[1]} x {error[0]}")
     print(
@@ -266,6 +301,9 @@ def main() -> None:
             "p50_ms": results.percentile(0.5),
             "p95_ms": p95,
             "stress_p95_ms": stress.percentile(0.95),
+            "cpu_ms_per_turn": {
+                name: 1000 * used / max(turns, 1) for name, used in (between - before).items()
+            },
             "stress_turns_per_second": len(stress.latencies_ms) / stress_wall,
             "errors": len(results.errors),
             "degraded": degraded,

@@ -171,6 +171,7 @@ class ProcessCpu:
         ("bot.cluster.balancer", "balancer"),
         ("rasa_run.py", "rasa"),
         ("bot serve", "bot"),
+        ("rasa_sdk", "action server"),  # a checkout from before the bot served the actions
     )
 
     def __init__(self, parent: int) -> None:

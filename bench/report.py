@@ -118,7 +118,7 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
         False,
     ),
     (
-        "Conversation latency: /api/chat through bot1999 run (bot, Rasa, action server), 10 concurrent conversations",
+        "Conversation latency: /api/chat through bot1999 run (bot with the actions, Rasa), 10 concurrent conversations",
         [".venv/bin/python", "-m", "bench.chat_load", "--conversations", "10", "--rounds", "3"],
         False,
     ),
@@ -140,12 +140,12 @@ SECTIONS: list[tuple[str, list[str], bool]] = [
     ),
     # Scale-out: bot1999 run-cluster (2 replicas each on this machine) under realistic load.
     (
-        "Load test: bot1999 run-cluster (2 replicas each of bot, Rasa, action server) for 5 minutes",
+        "Load test: bot1999 run-cluster (2 replicas each of bot and Rasa) for 5 minutes",
         [".venv/bin/python", "-m", "bench.loadtest", "--seconds", "300"],
         True,
     ),
     (
-        "Faults under load: kill -9 of a bot, a Rasa and an action server, PostgreSQL restarted, Redis stopped",
+        "Faults under load: kill -9 of a bot and a Rasa, PostgreSQL restarted, Redis stopped",
         [".venv/bin/python", "-m", "bench.faults"],
         True,
     ),

@@ -98,7 +98,7 @@ def run() -> None:
 
 @app.command("run-cluster")
 def run_cluster() -> None:
-    """Run cluster.replicas of the action server, Rasa and the bot behind a load balancer on this
+    """Run cluster.replicas of Rasa and the bot (which serves Rasa's actions) behind a load balancer on this
     machine, sharing PostgreSQL (cluster.database_url) and Redis, until Ctrl-C (`make run-cluster`)."""
     from psycopg import OperationalError
 
