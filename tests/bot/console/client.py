@@ -10,13 +10,16 @@ session's CSRF token, so ``client.post(...)`` passes ``require_role``'s checks.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from bot.store import Database
 from bot.store.users import Role, UserStore
 
-__all__ = ["PASSWORD", "create_user", "login", "login_as", "login_form_token"]
+__all__ = ["PASSWORD", "app_routes", "create_user", "login", "login_as", "login_form_token"]
 
 PASSWORD = "a long test password"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -58,3 +61,12 @@ def login_as(client: TestClient, role: Role | str, username: str = "") -> str:
     name = username or f"test-{Role(role).value}"
     create_user(client, name, role)
     return login(client, name)
+
+
+def app_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
+    """Every API route of the app, also inside included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, set(route.methods)
+        elif hasattr(route, "original_router"):  # FastAPI keeps included routers apart
+            yield from app_routes(route.original_router.routes, prefix + route.include_context.prefix)

@@ -27,8 +27,10 @@ from bot.app import create_app
 from bot.console.dashboard_view import today
 from bot.console.diff import field_diffs
 from bot.store import Database
+from bot.store.faq_layers import flag_gone
+from bot.store.handoff import HandoffStore
 from bot.store.models import CaseRow, FaqRow
-from tests.bot.console.client import login_as
+from tests.bot.console.client import app_routes, login_as
 from tests.bot.console.conftest import closed_port
 from tests.conftest import app_settings
 from tests.waiting import eventually
@@ -42,10 +44,15 @@ ALLOWED = {
 }  # fmt: skip
 # a word of letters only: codes with digits (S-0000, KHH-397…, 0912…) are ids, not words
 _LATIN = re.compile(r"(?<![A-Za-z0-9_./:@#%-])[A-Za-z]{2,}(?:'[a-z]+)?(?![A-Za-z0-9_-])")
-_URLISH = re.compile(r"(https?://|www\.)\S+|\S+@\S+\.\S+|[\w.-]+\.(?:jsonl|csv|xlsx|xml|json|png)\b")
+# URLs, e-mail addresses, file names and settings keys (「harvest.schedule」: a code, not a word)
+_URLISH = re.compile(
+    r"(https?://|www\.)\S+|\S+@\S+\.\S+|[\w.-]+\.(?:jsonl|csv|xlsx|xml|json|png)\b"
+    r"|\b[a-z_]+(?:\.[a-z_]+)+\b"
+)
 _DOUBLED = re.compile(r"([。，、！？：；])\1|已已|的的")
 _HIDDEN = re.compile(r"<(script|style|svg|template)\b.*?</\1>|<!--.*?-->", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
+_PLACEHOLDER = re.compile(r"\{[a-z_][a-z_0-9]*(?:![rs])?(?::[^{}]*)?\}")  # str.format's {name}
 
 
 def visible_text(page: str) -> str:
@@ -70,6 +77,8 @@ def test_the_scan_finds_what_it_should() -> None:
     assert problems("原因：this needs the supervisor role") != []
     assert problems("狀態 published") == ["Latin word 'published'"]
     assert problems("請用 LINE 或 https://example.org/a?b=c 查詢，檔案 faq.csv，1999 專線") == []
+    assert problems("未設定（harvest.schedule）") == []
+    assert problems("未設定 harvest") == ["Latin word 'harvest'"]
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +114,11 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
             lambda: client.get(f"/console/api/kb/import/{job_url.rsplit('/', 1)[1]}").json()["finished"],
             what="the import",
         )
+        # a citizen waiting for a person (the inbox links the conversation) and an entry gone
+        # from its source (the review queue links the item)
+        with db.session() as session:
+            HandoffStore(session).request("language-web-1", channel="web", reason="想找專人")
+            assert flag_gone(session, "L-1", run_id=None)
         month = today()
         yield (
             client,
@@ -119,29 +133,75 @@ def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         )
 
 
-def test_every_console_page_is_in_chinese(admin: tuple[TestClient, dict[str, str]]) -> None:
-    client, paths = admin
-    pages = [
-        "/console", "/console/account", "/console/users", "/console/audit", "/console/cases",
-        paths["case"], "/console/kb", paths["faq"], paths["history"], "/console/kb/new",
-        "/console/kb/try?q=房屋稅", "/console/kb/import", paths["job"], "/console/kb/duplicates",
-        "/console/kb/synonyms", "/console/failures", "/console/dashboard", paths["year"],
-        paths["month"], "/console/test-bot", "/console/kb/faq/NO-SUCH-ID",
-    ]  # fmt: skip
-    found: dict[str, list[str]] = {}
-    for path in pages:
+# Console pages that are not HTML a person reads, or not reached by a link: said why.
+NOT_CRAWLED = {
+    "/console/dashboard/export.csv": "a CSV file (its headers are checked by the dashboard's tests)",
+    "/console/dashboard/export.xlsx": "a spreadsheet (its headers are checked by the dashboard's tests)",
+    "/console/kb/import/{job_id}/rejected.csv": "a CSV file of the rejected rows, in the rows' own words",
+}
+_HREF = re.compile(r'href="(/console[^"#]*)"')
+_ROUTE_PARAM = re.compile(r"\{[^}]+\}")
+
+
+def _console_pages(client: TestClient) -> dict[str, re.Pattern[str]]:
+    """Every GET route of the console that answers a page, as a pattern of its paths."""
+    pages: dict[str, re.Pattern[str]] = {}
+    for path, methods in app_routes(client.app.routes):  # type: ignore[attr-defined]
+        if "GET" in methods and path.startswith("/console") and not path.startswith("/console/api"):
+            pieces = [re.escape(piece) for piece in _ROUTE_PARAM.split(path)]
+            pages[path] = re.compile("[^/?]+".join(pieces) + r"(?:\?.*)?")
+    return pages
+
+
+def crawl(client: TestClient, starts: list[str], per_page: int = 3) -> dict[str, list[str]]:
+    """Follow the console's links from ``starts``: at most ``per_page`` paths of each route (so a
+    list of a thousand entries is read once, not a thousand times); what each route was seen at."""
+    pages = _console_pages(client)
+    seen: dict[str, list[str]] = {}
+    queue, visited = list(starts), set()
+    while queue:
+        path = html.unescape(queue.pop(0))
+        route = next((r for r, pattern in pages.items() if pattern.fullmatch(path)), None)
+        if path in visited or route is None or route in NOT_CRAWLED or "logout" in path:
+            continue
+        if len(seen.get(route, [])) >= per_page:
+            continue
+        visited.add(path)
         response = client.get(path)
-        assert response.status_code in (200, 404), path
+        assert response.status_code in (200, 404), f"{path}: HTTP {response.status_code}"
+        seen.setdefault(route, []).append(path)
         if issues := problems(visible_text(response.text)):
-            found[path] = sorted(set(issues))
-    # a refusal, as staff see it
+            seen.setdefault("!problems", []).append(f"{path}: {sorted(set(issues))}")
+        queue += _HREF.findall(response.text)
+    return seen
+
+
+def test_every_console_page_is_in_chinese(admin: tuple[TestClient, dict[str, str]]) -> None:
+    """Every console page an admin can reach by a link (and each listed start), crawled; every
+    page route of the console must be reached, so a new page is scanned as soon as it exists."""
+    client, paths = admin
+    starts = [
+        "/console", "/console/kb/try?q=房屋稅", "/console/kb/faq/NO-SUCH-ID",
+        *paths.values(),
+    ]  # fmt: skip
+    seen = crawl(client, starts)
+    found = seen.pop("!problems", [])
+    # a refusal, and the log-in page, as a member of staff sees them
     client.cookies.clear()
+    for path in ("/console/login",):
+        seen.setdefault(path, []).append(path)
+        if issues := problems(visible_text(client.get(path).text)):
+            found.append(f"{path}: {sorted(set(issues))}")
     login_as(client, "staff", "amy")
     refused = client.get("/console/users")
     assert refused.status_code == 403
     if issues := problems(visible_text(refused.text)):
-        found["403"] = issues
-    assert not found, "\n".join(f"{where}: {issues}" for where, issues in found.items())
+        found.append(f"403: {issues}")
+    missed = set(_console_pages(client)) - set(seen) - set(NOT_CRAWLED)
+    assert not missed, (
+        f"console pages no link reached (seed what they show, or add a start): {sorted(missed)}"
+    )
+    assert not found, "\n".join(found)
 
 
 def _python_replies(path: Path) -> Iterator[str]:
@@ -170,6 +230,8 @@ REPLY_MODULES = [
     *sorted((REPO / "bot" / "handoff").glob("*.py")),
     *sorted((REPO / "bot" / "channels").glob("*.py")),
     *sorted((REPO / "bot" / "cases").glob("*.py")),
+    # the console's own words: flash messages after an action, form errors, refusals
+    *sorted((REPO / "bot" / "console").glob("*.py")),
     REPO / "bot" / "media.py",
 ]
 
@@ -190,7 +252,10 @@ def test_every_reply_template_is_in_chinese() -> None:
     for module in REPLY_MODULES:
         docs = _docstrings(module)
         texts += [
-            (str(module.relative_to(REPO)), text) for text in _python_replies(module) if text not in docs
+            # 「第 {revision} 版」: a str.format placeholder is filled in, never shown
+            (str(module.relative_to(REPO)), _PLACEHOLDER.sub(" ", text))
+            for text in _python_replies(module)
+            if text not in docs
         ]
     assert len(texts) > 100
     found = {f"{where}: {text[:60]}": issues for where, text in texts if (issues := problems(text))}

@@ -1,15 +1,13 @@
 """Who may use which console route: one table, every role, with and without the CSRF token."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from bot.app import create_app
-from tests.bot.console.client import login_as
+from tests.bot.console.client import app_routes, login_as
 from tests.bot.console.conftest import closed_port, seed
 from tests.conftest import app_settings
 
@@ -104,15 +102,6 @@ def _call(client: TestClient, method: str, path: str, body: dict[str, object] | 
     return client.request(method, path, data=data, follow_redirects=False).status_code
 
 
-def _app_routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, set[str]]]:
-    """Every API route of the app, also inside included routers."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield prefix + route.path, set(route.methods)
-        elif hasattr(route, "original_router"):  # FastAPI keeps included routers apart
-            yield from _app_routes(route.original_router.routes, prefix + route.include_context.prefix)
-
-
 def _as(client: TestClient, cookie: str) -> None:
     client.cookies.clear()
     if cookie:
@@ -152,7 +141,7 @@ def test_every_console_route_needs_a_log_in(sessions: tuple[TestClient, dict[str
     client, _ = sessions
     _as(client, "")
     checked = 0
-    for path, methods in _app_routes(client.app.routes):  # type: ignore[attr-defined]
+    for path, methods in app_routes(client.app.routes):  # type: ignore[attr-defined]
         if not path.startswith("/console") or path == "/console/login":
             continue
         for method in methods - {"HEAD"}:
