@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from bot.harvest.policy import UpstreamPolicy
 from bot.settings import Settings
 from bot.store import Database
 from bot.store.faqs import FaqStore
@@ -26,8 +27,14 @@ def import_file(
     actor: str,
     merge_duplicates: bool = False,
     database: Database | None = None,
+    policy: UpstreamPolicy | None = None,
 ) -> ImportReport:
-    """Import one file or folder through the one import path, with a progress bar on a terminal."""
+    """Import one file or folder through the one import path, with a progress bar on a terminal.
+
+    A file is an upstream like the city's service: ``policy`` (default: the settings'
+    ``harvest.upstream_changes`` and ``harvest.new_entries``) says whether a change is applied
+    or held for review and what status new entries take; staff's overrides are never undone."""
+    policy = policy or UpstreamPolicy.of(settings.harvest)
     db = database or Database(settings.database_url_plain)
     db.migrate()
     with tqdm(desc=f"importing {path.name}", unit=" rows", disable=None, leave=False) as bar:
@@ -42,24 +49,30 @@ def import_file(
                 actor=actor,
                 merge_duplicates=merge_duplicates,
                 progress=tick,
-                hold=settings.harvest.upstream_changes == "review",
+                hold=policy.hold,
+                new_status=policy.new_status,
             )
 
 
 def setup_store(settings: Settings) -> Iterator[str]:
     """Migrate the database and load the default knowledge base; idempotent."""
     db = Database(settings.database_url_plain)
-    db.migrate()
-    yield "database schema up to date"
-    content = settings.knowledge.content_dir
-    if content.is_dir() and any(content.glob("*.jsonl")):
-        report = import_file(settings, content, "jsonl", actor="setup", database=db)
-        yield f"default knowledge base ({content}): {report.summary()}"
-        for rejected in report.rejected:
-            yield f"  rejected {rejected.where}: {rejected.reason}"
-    else:
-        yield f"no default knowledge base found in {content}"
-    yield kb_status(settings, db)
+    try:
+        db.migrate()
+        yield "database schema up to date"
+        content = settings.knowledge.content_dir
+        if content.is_dir() and any(content.glob("*.jsonl")):
+            # the shipped base is loaded as shipped (published), whatever harvest.new_entries says
+            shipped = UpstreamPolicy(hold=settings.harvest.upstream_changes == "review")
+            report = import_file(settings, content, "jsonl", actor="setup", database=db, policy=shipped)
+            yield f"default knowledge base ({content}): {report.summary()}"
+            for rejected in report.rejected:
+                yield f"  rejected {rejected.where}: {rejected.reason}"
+        else:
+            yield f"no default knowledge base found in {content}"
+        yield kb_status(settings, db)
+    finally:
+        db.dispose()
 
 
 def kb_status(settings: Settings, database: Database | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api.schemas import Health
@@ -15,8 +15,9 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health)
-def healthz(database: DatabaseDep) -> Health:
-    """200 when the service and its database answer; 503 otherwise."""
+def healthz(request: Request, database: DatabaseDep) -> Health:
+    """200 when the service and its database answer; 503 otherwise. ``harvest_polls``: how many
+    times this replica's harvest scheduler has looked (it grows every ``harvest.poll_seconds``)."""
     try:
         with database.session() as session:
             version = FaqStore(session).kb_version()
@@ -24,4 +25,6 @@ def healthz(database: DatabaseDep) -> Health:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, f"database unavailable: {type(error).__name__}"
         ) from None
-    return Health(status="ok", database=database.engine.dialect.name, kb_version=version)
+    scheduler = getattr(request.app.state, "harvest", None)
+    polls = scheduler.polls if scheduler is not None else 0
+    return Health(status="ok", database=database.engine.dialect.name, kb_version=version, harvest_polls=polls)

@@ -99,3 +99,5 @@ class Health(BaseModel):
     status: str
     database: str
     kb_version: int
+    # how many times this replica's harvest scheduler has looked whether a harvest is due (0: no schedule)
+    harvest_polls: int = 0

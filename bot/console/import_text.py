@@ -99,13 +99,16 @@ def summary(report: Mapping[str, Any]) -> str:
     rejected = len(report.get("rejected", []))
     duplicates = len(report.get("duplicates", []))
     counts = [report.get(key, 0) for key in ("imported", "updated", "unchanged", "merged")]
-    rows = sum(counts) + rejected
-    text = (
-        f"共 {rows} 列：新增 {counts[0]}、更新 {counts[1]}、未變更 {counts[2]}、合併 {counts[3]}、"
-        f"未匯入 {rejected}；與既有題目相同的問題 {duplicates} 題"
-    )
+    conflicts, held = report.get("conflicts", 0), report.get("held", 0)
+    rows = sum(counts) + conflicts + held + rejected
+    text = f"共 {rows} 列：新增 {counts[0]}、更新 {counts[1]}、未變更 {counts[2]}、合併 {counts[3]}、"
+    if conflicts or held:
+        text += f"與同仁修改衝突 {conflicts}、暫緩待審 {held}、"
+    text += f"未匯入 {rejected}；與既有題目相同的問題 {duplicates} 題"
     if duplicates and not counts[3]:
         text += "（未合併；勾選「合併為該題的其他問法」再匯入即可併入）"
+    if conflicts or held:
+        text += f"；{conflicts + held} 題待「來源更新」審核，同仁改過的內容在審核前保持不變"
     if not (counts[0] or counts[1] or report.get("kb_version")):
         text += "，知識庫沒有變更"
     return text

@@ -2,7 +2,9 @@
 
 The file goes through the one import path (``knowledge.importers.read`` →
 ``bot.store.kb_import.import_rows``) in one transaction, so an import lands whole or not at
-all. Progress lives in this process's memory while the import runs (a SQLite database takes
+all, under the same :class:`~bot.harvest.policy.UpstreamPolicy` as the harvest and ``bot1999 kb
+import``: staff's overrides are never undone, a change to one is queued for review (來源更新),
+and with ``harvest.upstream_changes = "review"`` every change waits there. Progress lives in this process's memory while the import runs (a SQLite database takes
 one writer at a time, and the import is it); the job row records the start and the final
 report, with every rejected row and why.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.console import import_text
+from bot.harvest.policy import UpstreamPolicy
 from bot.store import Database
 from bot.store.kb_import import import_rows
 from bot.store.models import ImportJobRow, utcnow
@@ -80,6 +83,8 @@ def _report(report: Any) -> dict[str, Any]:
         "updated": report.updated,
         "unchanged": report.unchanged,
         "merged": report.merged,
+        "conflicts": report.conflicts,
+        "held": report.held,
         "rejected": [{"where": r.where, "reason": r.reason, "row": dict(r.row)} for r in report.rejected],
         "duplicates": [
             {"where": d.where, "faq_id": d.faq_id, "same_as": d.same_as} for d in report.duplicates
@@ -92,9 +97,10 @@ def _report(report: Any) -> dict[str, Any]:
 class ImportJobs:
     """The console's imports in this process (one at a time per process; others queue)."""
 
-    def __init__(self, database: Database, work_dir: Path) -> None:
+    def __init__(self, database: Database, work_dir: Path, policy: UpstreamPolicy) -> None:
         self.database = database
         self.work_dir = work_dir
+        self.policy = policy
         self._progress: dict[int, _Progress] = {}
         self._lock = threading.Lock()
         self._one_at_a_time = threading.Lock()
@@ -160,7 +166,15 @@ class ImportJobs:
                     progress.done += 1
 
                 with self.database.session() as session:
-                    report = import_rows(session, rows, actor=actor, merge_duplicates=merge, progress=tick)
+                    report = import_rows(
+                        session,
+                        rows,
+                        actor=actor,
+                        merge_duplicates=merge,
+                        progress=tick,
+                        hold=self.policy.hold,
+                        new_status=self.policy.new_status,
+                    )
                     summary = _report(report)
                     UserStore(session).audit(actor, "kb.import", f"#{job_id}", summary=summary["summary"])
                 self._set(

@@ -17,6 +17,7 @@ from bot.console.import_text import COLUMN_NAMES, reason, where
 from bot.console.imports import FORMAT_NAMES, SUFFIXES, ImportJobs, rejected_rows
 from bot.console.pages import redirect, render
 from bot.deps import StaffUser, settings_of
+from bot.harvest.policy import UpstreamPolicy
 from bot.security.auth import ConsoleUser
 from bot.store import Database
 
@@ -33,7 +34,8 @@ def import_jobs(request: Request) -> ImportJobs:
     with _jobs_lock:
         if not hasattr(state, "console_imports"):
             database: Database = state.database
-            state.console_imports = ImportJobs(database, Path(tempfile.gettempdir()))
+            policy = UpstreamPolicy.of(settings_of(request).harvest)
+            state.console_imports = ImportJobs(database, Path(tempfile.gettempdir()), policy)
         jobs: ImportJobs = state.console_imports
         return jobs
 

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from bot.console import curation
+from bot.console import curation, overrides
 from bot.console.diff import field_diffs
 from bot.console.pages import redirect, render
 from bot.console.preview import ask, check_questions, draft_replies
@@ -30,6 +30,9 @@ __all__ = ["router"]
 router = APIRouter(tags=["console"], include_in_schema=False)
 PER_PAGE = 25
 STATUS_NAMES = {"draft": "草稿", "published": "已發布", "archived": "已封存"}
+SOURCE_CONFLICT = (
+    "這一題已被其他人修改，或有尚未發布的草稿：請重新載入頁面，先發布或捨棄草稿，再改回來源的內容。"
+)
 CONFLICT = "這一題在您編輯時已被其他人修改（或已發布），為避免覆蓋別人的修改，請重新載入頁面再編輯。"
 
 
@@ -160,6 +163,7 @@ def _edit_page(
         draft_diff = (
             field_diffs(state.live.content(), state.form.content(), curation.FIELD_LABELS) if draft else []
         )
+        overridden = overrides.overrides(session, faq_id)
     index = index_of(request)
     shown = preview or state.form
     return render(
@@ -170,6 +174,8 @@ def _edit_page(
         entry=entry,
         draft=draft,
         draft_diff=draft_diff,
+        overrides=overridden,
+        overridden={o.field for o in overridden},
         values=values or form_values(state.form),
         errors=errors or [],
         replies=draft_replies(shown),
@@ -313,6 +319,33 @@ async def kb_discard(request: Request, faq_id: str, user: StaffUser) -> Response
 @router.post("/console/kb/faq/{faq_id}/rollback", response_class=HTMLResponse)
 async def kb_rollback(request: Request, faq_id: str, user: StaffUser) -> Response:
     return await _entry_action(request, faq_id, user, "rollback")
+
+
+@router.post("/console/kb/faq/{faq_id}/source", response_class=HTMLResponse)
+async def kb_use_source(request: Request, faq_id: str, user: StaffUser) -> Response:
+    """Drop staff's override of one field: the entry says what its source says again."""
+    values = await _posted(request)
+    field = values.get("field", "")
+
+    def run() -> Response:
+        try:
+            with database_of(request).session() as session:
+                overrides.use_source(
+                    session, faq_id, field, base_revision=_revision(values), actor=user.username
+                )
+        except curation.FaqNotFound:
+            return _not_found(request, user, faq_id)
+        except curation.ConflictError:
+            return _edit_page(request, user, faq_id, errors=[SOURCE_CONFLICT], code=409)
+        except overrides.NoSource:
+            return _edit_page(request, user, faq_id, errors=["這個欄位沒有可以改回的來源內容。"], code=400)
+        index_of(request).refresh()  # this replica at once; the others within a second
+        label = curation.FIELD_LABELS.get(field, field)
+        return redirect(
+            request, f"/console/kb/faq/{quote(faq_id)}", f"已將 {faq_id} 的{label}改回來源的內容。"
+        )
+
+    return await run_in_threadpool(run)
 
 
 @router.get("/console/kb/faq/{faq_id}/history", response_class=HTMLResponse)

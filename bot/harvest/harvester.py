@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from bot.harvest.policy import UpstreamPolicy
 from bot.harvest.runs import Lease, RunCounts, finish_run, interrupted_run, latest_start, start_run
 from bot.schedule import Schedule
 from bot.settings import HarvestSettings
@@ -34,7 +35,6 @@ from bot.store import Database
 from bot.store.faq_layers import flag_gone
 from bot.store.kb_import import ImportReport, import_rows
 from bot.store.models import FaqSourceRow, HarvestRunRow, utcnow
-from knowledge.faq import FaqStatus
 from knowledge.importers import Row
 
 __all__ = ["HarvestOutcome", "HarvestScheduler", "Harvester", "default_holder"]
@@ -150,6 +150,7 @@ class Harvester:
             blocked = f"{type(error).__name__}: {error}"
         complete = scraper.summary.complete and not blocked
         self.lease.renew()
+        policy = UpstreamPolicy.of(settings)
         seen: set[str] = set()
         counts = RunCounts()
         with self.database.session() as session:
@@ -158,8 +159,8 @@ class Harvester:
                 rows,
                 actor=actor,
                 origin=ORIGIN,
-                hold=settings.upstream_changes == "review",
-                new_status=FaqStatus(settings.new_entries),
+                hold=policy.hold,
+                new_status=policy.new_status,
                 run_id=run_id,
                 seen_ids=seen,
             )
@@ -189,6 +190,7 @@ class HarvestScheduler:
     def __init__(self, harvester: Harvester, poll_seconds: float) -> None:
         self.harvester = harvester
         self.poll_seconds = poll_seconds
+        self.polls = 0  # ticks finished (the health check shows it: the scheduler is alive)
         self._task: asyncio.Task[None] | None = None
         self._manual: asyncio.Task[HarvestOutcome | None] | None = None
 
@@ -201,6 +203,7 @@ class HarvestScheduler:
                 await run_in_threadpool(self.harvester.tick)
             except Exception:
                 log.exception("the scheduled harvest failed; trying again at the next poll")
+            self.polls += 1
             await asyncio.sleep(self.poll_seconds)
 
     def harvest_now(self, actor: str) -> bool:

@@ -61,7 +61,7 @@ class ImportReport:
 
     @property
     def changed(self) -> bool:
-        return bool(self.imported or self.updated or self.writes or self.conflicts)
+        return bool(self.imported or self.updated or self.writes or self.conflicts or self.held)
 
     def summary(self) -> str:
         text = (

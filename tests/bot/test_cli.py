@@ -9,9 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.cli import app
+from bot.store import Database
+from bot.store.faqs import FaqStore, row_to_record
+from bot.store.models import FaqReviewRow
+from tests.bot.upstream_files import FIRST, OURS, SECOND, write
 
 COMMANDS = [
     [],
@@ -74,6 +79,49 @@ def test_import_reports_counts_and_names_each_bad_row(tmp_path: Path) -> None:
     second = bot1999("kb", "import", str(kb), env=env)
     assert "nothing changed" in second.stdout
     assert bot1999("kb", "import", str(kb), "--strict", env=env).returncode == 1
+
+
+def test_a_changed_upstream_file_never_undoes_staff_work(tmp_path: Path) -> None:
+    """``kb import`` goes the harvest's way: the override survives, the conflict is queued, the
+    counts are exact; with ``harvest.upstream_changes = review`` every change is held."""
+    env = {"BOT1999_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    first = bot1999("kb", "import", str(write(tmp_path, "first", "csv", FIRST)), env=env)
+    assert first.returncode == 0, first.stderr
+    database = Database(env["BOT1999_DATABASE_URL"])
+    with database.session() as session:  # staff rewrite U-1's answer, as the console's editor does
+        store = FaqStore(session)
+        store.replace(row_to_record(store.get("U-1")).model_copy(update={"answer": OURS}), actor="curator")
+
+    second = bot1999("kb", "import", str(write(tmp_path, "second", "csv", SECOND)), env=env)
+
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines()[-2] == (
+        "4 rows: 1 imported, 1 updated, 1 unchanged, 0 merged, 0 rejected; 0 duplicates; "
+        "1 changed upstream where staff changed them (for review), 0 upstream changes held for review"
+    )
+    with database.session() as session:
+        store = FaqStore(session)
+        assert (store.get("U-1").answer, store.get("U-2").answer) == (OURS, SECOND[1]["answer"])
+        open_items = session.scalars(select(FaqReviewRow).where(FaqReviewRow.status == "open")).all()
+        assert [(r.faq_id, r.conflicts) for r in open_items] == [("U-1", ["answer"])]
+
+    third = [{**entry, "answer": entry["answer"] + "（更新）"} for entry in SECOND]
+    held = bot1999(
+        "kb",
+        "import",
+        str(write(tmp_path, "third", "xlsx", third)),
+        env={**env, "BOT1999_HARVEST__UPSTREAM_CHANGES": "review"},
+    )
+    assert held.returncode == 0, held.stderr
+    assert held.stdout.splitlines()[-1] == (
+        "4 rows: 0 imported, 0 updated, 0 unchanged, 0 merged, 0 rejected; 0 duplicates; "
+        "0 changed upstream where staff changed them (for review), 4 upstream changes held for review"
+    )
+    with database.session() as session:
+        assert FaqStore(session).get("U-2").answer == SECOND[1]["answer"]  # held: not live yet
+        held_items = session.scalars(select(FaqReviewRow).where(FaqReviewRow.held.is_(True))).all()
+        assert sorted(r.faq_id for r in held_items) == ["U-1", "U-2", "U-3", "U-4"]
+    database.dispose()
 
 
 def test_unreadable_input_and_bad_settings_are_clear(tmp_path: Path) -> None:

@@ -176,6 +176,7 @@ def test_no_serious_accessibility_violations_in_the_console(
         "console-kb-try": "console/kb/try?q=舊沙發要怎麼丟",
         "console-synonyms": "console/kb/synonyms?test=當兵要帶什麼",
         "console-import": "console/kb/import",
+        "console-review": "console/kb/review",  # with items and runs: tests/e2e/test_console_review.py
         "console-duplicates": "console/kb/duplicates",
         "console-users": "console/users",
         "console-audit": "console/audit",

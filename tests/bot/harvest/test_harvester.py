@@ -7,8 +7,10 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from bot.app import create_app
 from bot.harvest import Harvester
 from bot.harvest.runs import Lease, start_run
 from bot.schedule import Every
@@ -16,7 +18,9 @@ from bot.settings import HarvestSettings
 from bot.store import Database
 from bot.store.faqs import FaqStore, row_to_record
 from bot.store.models import FaqReviewRow, FaqSourceRow, HarvestRunRow
+from tests.conftest import app_settings
 from tests.fakes.soweb_api import FakeEntry, FakeSowebApi, Fault, detail_key
+from tests.waiting import wait_until
 
 ORGAN = "397000000A"
 CATEGORIES = [{"kind": "01", "kind_name": "工務"}]
@@ -183,3 +187,30 @@ def test_a_harvest_interrupted_by_a_crash_is_resumed(database: Database, tmp_pat
     with database.session() as session:
         runs = session.scalars(select(HarvestRunRow)).all()
         assert [(r.id, r.status, r.holder, r.counts["new"]) for r in runs] == [(1, "done", "alive", 2)]
+
+
+def test_the_service_harvests_on_schedule_and_its_health_shows_the_scheduler_looking(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The app's own scheduler (in the lifespan): due at start-up, one harvest; it goes on
+    looking (``/healthz`` counts the looks), and harvests no more while not due."""
+    with FakeSowebApi([entry(n) for n in range(1, 3)], CATEGORIES) as api:
+        harvest = {"schedule": "hourly", "base_url": api.url, "state_dir": str(tmp_path / "state")}
+        settings = app_settings(database_url, tmp_path, harvest={**harvest, "poll_seconds": 0.05})
+        with TestClient(create_app(settings)) as client:
+            database: Database = client.app.state.database  # type: ignore[attr-defined]
+
+            def runs() -> list[tuple[str, str]]:
+                with database.session() as session:
+                    return [(r.trigger, r.status) for r in session.scalars(select(HarvestRunRow))]
+
+            wait_until(lambda: ("schedule", "done") in runs(), what="the scheduled harvest")
+            seen = client.get("/healthz").json()["harvest_polls"]
+            wait_until(
+                lambda: client.get("/healthz").json()["harvest_polls"] >= seen + 3,
+                what="the scheduler to look three more times",
+            )
+            assert runs() == [("schedule", "done")]
+        assert api.count(detail_key(ORGAN, 1)) == 1
+    with TestClient(create_app(app_settings(database_url, tmp_path))) as client:
+        assert client.get("/healthz").json()["harvest_polls"] == 0  # no schedule: nobody looks
