@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cases import CaseStatus
-from bot.handoff.takeover import expire_queue, request_human
+from bot.handoff.takeover import UNANSWERED, expire_queue, request_human
 from bot.metrics.queries import (
     Figures,
     Filters,
@@ -360,17 +360,24 @@ def test_the_refresh_command(database_url: str, database: Database, tmp_path: Pa
         assert summary(session, MARCH).questions == 1
 
 
-def test_requests_for_a_person_that_became_cases_are_handoff_requests(march: Database) -> None:
-    """Out of hours (or with nobody on line) a request is filed as a case, with no handoff row; a
-    queued request that timed out has both. Each counts once (issue 25 item 16)."""
+def test_requests_for_a_person_nobody_could_take_are_handoff_requests(march: Database) -> None:
+    """Out of hours (or with nobody on line) a request files nothing by itself (issue 25 item 6)
+    but counts (item 16): a released handoff row. A message the citizen then leaves is a case
+    linked to that row, and a queued request that timed out has a row and a case: each counts once."""
     settings = HandoffSettings(agent_hours="09:00-17:00")
     with march.session() as session:
-        # F asks for a person at 23:00 local on 12 March: out of hours, a case is filed
+        # F asks for a person at 23:00 local on 12 March: out of hours, then leaves a message
         TurnStore(session).log(Turn(conversation_id="F", sender="F", channel="web", at=utc(12, 15),
                                     text="路燈壞了", intent="faq", decision="abstain"))  # fmt: skip
         asked = request_human(session, "F", channel="web", settings=settings, now=utc(12, 15, 1))
         assert asked.outcome == "out_of_hours"
-        # G asks at 10:00 local on 13 March: in hours, but no agent is on line, a case is filed
+        message = CaseStore(session).file(
+            NewCase("general", "請專人回電", "web", "F", location_text="未提供", conversation_id="F",
+                    origin="conversation"),
+            now=utc(12, 15, 3),
+        )  # fmt: skip
+        assert HandoffStore(session).attach_case("F", message.number, UNANSWERED)
+        # G asks at 10:00 local on 13 March: in hours, but no agent is on line; leaves no message
         assert (
             request_human(session, "G", channel="web", settings=settings, now=utc(13, 2)).outcome
             == "no_agent"
@@ -380,8 +387,9 @@ def test_requests_for_a_person_that_became_cases_are_handoff_requests(march: Dat
     with march.session() as session:
         figures = summary(session, MARCH, now=NOW)
         days = {f.key: f.handoffs for f in trend(session, MARCH, "day", now=NOW) if f.handoffs}
-    # B's request of 1 March (queued, a handoff row) timed out at expire_queue and became a case
-    assert (figures.handoffs, figures.cases_filed) == (3, 6)
+    # B's request of 1 March (queued, a handoff row) timed out at expire_queue and became a case;
+    # F's message is a case counted as filed, its request once; G's request counts, no case
+    assert (figures.handoffs, figures.cases_filed) == (3, 5)
     assert days == {"2026-03-02": 1, "2026-03-12": 1, "2026-03-13": 1}
 
 
