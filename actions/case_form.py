@@ -65,6 +65,8 @@ def confirm_reply(tracker: Tracker) -> Reply:
         contact = "未留電話（查詢進度請撥 1999）"
     else:
         contact = f"{_masked(phone)}（{'同意' if tracker.get_slot('consent') else '不同意'}提供承辦單位聯絡）"
+    if tracker.get_slot("message_for_person"):
+        return _message_reply(str(tracker.get_slot("description") or ""), contact)
     photo = str(tracker.get_slot("photo") or NONE)
     lines = [
         "請確認要送出的案件資料：",
@@ -81,4 +83,21 @@ def confirm_reply(tracker: Tracker) -> Reply:
         for field in ("category", "location", "description", "phone")
     ]
     buttons.append(Button(title="取消不送出", payload="/cancel"))
+    return Reply(text="\n".join(lines), buttons=buttons)
+
+
+def _message_reply(message: str, contact: str) -> Reply:
+    """The summary of a message for a person (no category, place or photo to show)."""
+    lines = [
+        "請確認要送出的留言：",
+        f"・留言：{message}",
+        f"・聯絡電話：{contact}",
+        "資料正確請按「確認送出」，要修改請點選該項目。",
+    ]
+    buttons = [
+        Button(title="確認送出", payload="/affirm"),
+        Button(title="修改留言", payload='/correct{"form_field": "description"}'),
+        Button(title=f"修改{FIELD_LABELS['phone']}", payload='/correct{"form_field": "phone"}'),
+        Button(title="取消不送出", payload="/cancel"),
+    ]
     return Reply(text="\n".join(lines), buttons=buttons)

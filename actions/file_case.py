@@ -14,10 +14,21 @@ from actions.providers import database, settings
 from actions.replies import send
 from bot.cases import match_category
 from bot.handoff.notifications import notify_case_filed
+from bot.handoff.takeover import UNANSWERED
 from bot.messages import Reply
 from bot.store.cases import CaseInputError, CaseStore, NewCase
+from bot.store.handoff import HandoffStore
 
-FORM_SLOTS = ("category", "location", "description", "photo", "phone", "consent", "confirmed")
+FORM_SLOTS = (
+    "category",
+    "location",
+    "description",
+    "photo",
+    "phone",
+    "consent",
+    "confirmed",
+    "message_for_person",
+)
 
 
 def _new_case(tracker: Tracker) -> NewCase:
@@ -41,6 +52,8 @@ def _new_case(tracker: Tracker) -> NewCase:
         phone=phone if consent else "",
         contact_consent=consent,
         conversation_id=tracker.sender_id,
+        # a message for a person is the citizen's words to an agent, never published
+        origin="conversation" if tracker.get_slot("message_for_person") else "citizen",
     )
 
 
@@ -55,6 +68,8 @@ class ActionFileCase(Action):
         try:
             with database().session() as session:
                 row = CaseStore(session).file(_new_case(tracker))
+                if tracker.get_slot("message_for_person"):  # the request nobody could take: one request
+                    HandoffStore(session).attach_case(tracker.sender_id, row.number, UNANSWERED)
                 # pushed only if this reply (which carries the number) does not reach the citizen
                 grace = timedelta(seconds=settings().handoff.filed_notice_grace_seconds)
                 notify_case_filed(session, row, grace=grace)
@@ -73,6 +88,10 @@ class ActionFileCase(Action):
             if phone
             else "本案沒有留下聯絡電話，查詢進度請撥 1999 並提供案件編號；有進度時我們也會在這裡通知您。"
         )
-        text = f"已為您立案，案件編號：{number}\n承辦機關：{agency}，預計 {target}處理。\n{follow_up}"
+        if tracker.get_slot("message_for_person"):
+            reply = "專員上線後會打電話與您聯絡。" if phone else "專員上線後會在這裡回覆您。"
+            text = f"已收到您的留言，案件編號：{number}\n{reply}\n{follow_up}"
+        else:
+            text = f"已為您立案，案件編號：{number}\n承辦機關：{agency}，預計 {target}處理。\n{follow_up}"
         send(dispatcher, [Reply(kind="case", text=text)])
         return [*reset, SlotSet("filed_case_number", number)]

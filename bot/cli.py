@@ -23,6 +23,8 @@ user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 metrics_app = typer.Typer(help="The supervisors' figures.", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics")
+agencies_app = typer.Typer(help="The city's agency list (bot/agencies/agencies.yml).", no_args_is_help=True)
+app.add_typer(agencies_app, name="agencies")
 
 log = logging.getLogger("bot1999")
 
@@ -369,6 +371,43 @@ def user_create(
     except AccountError as error:
         raise _fail(str(error)) from None
     typer.echo(f"created {role} {username.strip().lower()}")
+
+
+@agencies_app.command("report")
+def agencies_report() -> None:
+    """List the agency names stored in FAQs, cases and figures that the agency list does not know
+    (kept as they are: add them to the list), and rows still under another name of a known agency."""
+    from bot.agencies import agencies
+    from bot.store import Database
+    from bot.store.agency_names import stored_agency_names
+
+    known = agencies()
+    database = Database(_settings().database_url_plain)
+    database.migrate()
+    with database.session() as session:
+        names = stored_agency_names(session)
+    unknown: dict[str, list[str]] = {}
+    aliased: dict[str, list[str]] = {}
+    for found in names:
+        canonical = known.find(found.name)
+        count = f"{found.table} {found.rows}"
+        if canonical is None:
+            unknown.setdefault(found.name, []).append(count)
+        elif canonical != found.name and found.table != "faq_source":  # the source layer keeps its names
+            aliased.setdefault(f"{found.name} -> {canonical}", []).append(count)
+    typer.echo(f"agency list: {len(known.agencies)} agencies; {len(unknown)} stored names not in it")
+    if unknown:
+        typer.echo(
+            "not in the list (kept as they are; add each to bot/agencies/agencies.yml as an agency or an alias):"
+        )
+        for name, counts in sorted(unknown.items()):
+            typer.echo(f"  {name}: {', '.join(counts)} rows")
+    if aliased:
+        typer.echo(
+            "stored under another name of a known agency (an FAQ is renamed at its next import or edit):"
+        )
+        for pair, counts in sorted(aliased.items()):
+            typer.echo(f"  {pair}: {', '.join(counts)} rows")
 
 
 def main() -> None:

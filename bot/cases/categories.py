@@ -1,7 +1,8 @@
 """Case categories: the responsible agency and the target time.
 
 Dispatch categories (the city's 派工 cases) must be handled by the agency within 4 hours;
-petition categories (陳情) are routed to an agency with a longer target.
+petition categories (陳情) are routed to an agency with a longer target. Agencies are named as
+the city's agency list spells them (``bot.agencies``; a test holds every one to it).
 """
 
 from __future__ import annotations
@@ -34,26 +35,39 @@ class Category:
 
 CATEGORIES: tuple[Category, ...] = (
     Category(
-        "road_pothole", "道路坑洞", "工務局養護工程處", DISPATCH_TARGET, True, "路面坑洞、孔蓋凹陷、路面破損"
+        "road_pothole", "道路坑洞", "高雄市政府工務局", DISPATCH_TARGET, True, "路面坑洞、孔蓋凹陷、路面破損"
     ),
-    Category("fallen_tree", "路樹傾倒", "工務局養護工程處", DISPATCH_TARGET, True, "路樹倒塌、斷枝擋路"),
+    Category("fallen_tree", "路樹傾倒", "高雄市政府工務局", DISPATCH_TARGET, True, "路樹倒塌、斷枝擋路"),
     Category(
-        "street_light", "路燈故障", "工務局養護工程處", DISPATCH_TARGET, True, "路燈不亮、閃爍、白天不熄"
+        "street_light", "路燈故障", "高雄市政府工務局", DISPATCH_TARGET, True, "路燈不亮、閃爍、白天不熄"
     ),
-    Category("road_flooding", "道路積水", "水利局", DISPATCH_TARGET, True, "道路積水、水溝阻塞溢流"),
-    Category("traffic_signal", "號誌故障", "交通局", DISPATCH_TARGET, True, "紅綠燈不亮、號誌故障"),
+    Category(
+        "road_flooding", "道路積水", "高雄市政府水利局", DISPATCH_TARGET, True, "道路積水、水溝阻塞溢流"
+    ),
+    Category("traffic_signal", "號誌故障", "高雄市政府交通局", DISPATCH_TARGET, True, "紅綠燈不亮、號誌故障"),
     Category(
         "traffic_incident",
         "重大交通事故",
-        "警察局交通警察大隊",
+        "高雄市政府警察局",
         DISPATCH_TARGET,
         True,
         "重大車禍造成道路阻塞",
     ),
-    Category("noise", "噪音陳情", "環境保護局", PETITION_TARGET, False, "工地、營業場所、住家噪音"),
-    Category("sanitation", "環境清潔", "環境保護局", PETITION_TARGET, False, "垃圾堆置、髒亂、病媒"),
-    Category("illegal_parking", "違規停車", "警察局", PETITION_TARGET, False, "占用車道、騎樓、紅線停車"),
-    Category("general", "其他陳情", "研究發展考核委員會", PETITION_TARGET, False, "不屬其他類別的市政意見"),
+    Category("noise", "噪音陳情", "高雄市政府環境保護局", PETITION_TARGET, False, "工地、營業場所、住家噪音"),
+    Category(
+        "sanitation", "環境清潔", "高雄市政府環境保護局", PETITION_TARGET, False, "垃圾堆置、髒亂、病媒"
+    ),
+    Category(
+        "illegal_parking", "違規停車", "高雄市政府警察局", PETITION_TARGET, False, "占用車道、騎樓、紅線停車"
+    ),
+    Category(
+        "general",
+        "其他陳情",
+        "高雄市政府研究發展考核委員會",
+        PETITION_TARGET,
+        False,
+        "不屬其他類別的市政意見",
+    ),
 )
 
 _BY_CODE = {category.code: category for category in CATEGORIES}

@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlencode
 
 from bot.cases import category_by_code, is_valid_case_number, match_category
+from bot.cases.for_a_person import LEAVE_MESSAGE, MESSAGE_PLACE
 from bot.cases.numbers import find_case_number
 from bot.cases.places import find_place
 from bot.chat.emergency import EMERGENCY_REPLY, looks_like_emergency
@@ -13,9 +14,19 @@ from bot.chat.engine import EngineTurn
 from bot.chat.faq import FaqAnswerer, abstain_replies, answer_replies, clarify_replies
 from bot.messages import Incoming, Link, Reply, parse_payload
 
-__all__ = ["DegradedResponder", "LIMITED_MODE_NOTICE", "CASE_FORM_PATH", "reported_category"]
+__all__ = [
+    "DegradedResponder",
+    "LIMITED_MODE_NOTICE",
+    "CASE_FORM_PATH",
+    "MESSAGE_FORM_URL",
+    "reported_category",
+]
 
 CASE_FORM_PATH = "/cases/new"
+# A message for a person (bot/cases/for_a_person.py) when the conversation's own form cannot run:
+# the case form with the general category and the place prefilled; it asks for the message, a
+# phone and consent before anything is filed.
+MESSAGE_FORM_URL = f"{CASE_FORM_PATH}?{urlencode({'category': 'general', 'location_text': MESSAGE_PLACE})}"
 LIMITED_MODE_NOTICE = Reply(
     kind="notice",
     text="（目前對話系統忙碌，改以簡易模式服務：可以回答常見問題，反映問題請使用線上表單。）",
@@ -127,6 +138,15 @@ class DegradedResponder:
                 else "抱歉沒有幫上忙，您可以換個說法，或使用線上表單請專人協助。"
             )
             return self._notice([Reply(text=text)], intent=intent)
+        if intent == "leave_message":  # 「留言請專人回覆」, offered before Rasa went away
+            text = (
+                f"請按「{LEAVE_MESSAGE}」開啟線上表單，寫下想請專人回覆的內容；留下電話並同意使用，"
+                "專員上線後會與您聯絡。送出後會給您案件編號，可以用來查詢進度；急事請撥 1999。"
+            )
+            return self._notice(
+                [Reply(kind="handoff", text=text, links=[Link(title=LEAVE_MESSAGE, url=MESSAGE_FORM_URL)])],
+                intent=intent,
+            )
         if intent in {"report_issue", "ask_human"}:
             text = "請使用線上反映表單，留下地點、狀況與聯絡電話，我們會轉交專人處理；急事請撥 1999。"
             return self._notice(

@@ -54,10 +54,11 @@ SILENCE_FALLBACK = Reply(text="抱歉，我沒有完全理解，可以換個說�
 LOG_RETRY_SECONDS = 5.0  # a PostgreSQL restart takes about a second
 ChannelEvent = tuple[str, str]  # (channel, event id) of a message kept in channel_event
 _Finish = tuple[str, str, dict[str, Any]]
-# (session, conversation id, channel) -> what to tell the citizen: queue them for a person, or
-# file a case when none can come. The app hands in ``bot.handoff.takeover.human_asker(settings)``
-# (``bot.chat`` sits below ``bot.handoff`` and does not import it; docs/architecture.md).
-AskHuman = Callable[[Session, str, str], str]
+# (session, conversation id, channel) -> what to tell the citizen: queue them for a person, or,
+# when none can come, the agents' hours and a link to leave a message (nothing filed unasked).
+# The app hands in ``bot.handoff.takeover.human_asker(settings)`` (``bot.chat`` sits below
+# ``bot.handoff`` and does not import it; docs/architecture.md).
+AskHuman = Callable[[Session, str, str], Reply]
 
 
 class ChatService:
@@ -151,7 +152,7 @@ class ChatService:
             log.exception("could not hand conversation %s to a person", conversation_id)
             return turn
         notices = [reply for reply in turn.replies if reply.kind == "notice"]
-        return replace(turn, replies=[*notices, Reply(kind="handoff", text=said)], decision="handoff")
+        return replace(turn, replies=[*notices, said], decision="handoff")
 
     def _held_by_agent(self, conversation_id: str) -> bool:
         try:

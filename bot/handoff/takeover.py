@@ -24,10 +24,12 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from bot.cases.for_a_person import LEAVE_MESSAGE
+from bot.chat.degraded import MESSAGE_FORM_URL
 from bot.handoff.hours import availability
 from bot.handoff.notifications import filed_text, notify, notify_case_filed
 from bot.handoff.presence import presence_for
-from bot.messages import MAX_TEXT_CHARS, Reply
+from bot.messages import MAX_TEXT_CHARS, Link, Reply
 from bot.privacy import redact_case_keys
 from bot.settings import HandoffSettings
 from bot.store.cases import MAX_DESCRIPTION_CHARS, CaseStore, NewCase
@@ -41,6 +43,8 @@ __all__ = [
     "AGENT_GONE_TEXT",
     "JOINED_TEXT",
     "LEFT_TEXT",
+    "MESSAGE_OFFER",
+    "UNANSWERED",
     "HumanRequest",
     "Unreachable",
     "agent_reply",
@@ -59,6 +63,11 @@ JOINED_TEXT = "客服專員已加入對話，接下來由專人為您服務，�
 LEFT_TEXT = "客服專員已離開對話，接下來由智慧客服繼續為您服務。需要再找專人時，請輸入「轉真人」。"
 AGENT_GONE_TEXT = "客服專員的連線中斷了，對話已交回智慧客服。需要專人協助請再輸入「轉真人」，或撥打 1999（24 小時有人接聽）。"
 NO_PLACE = "未提供（線上客服轉接專人）"
+MESSAGE_OFFER = (
+    f"您可以按「{LEAVE_MESSAGE}」留下想說的話和聯絡電話（會先請您同意），專員上線後會與您聯絡；"
+    "留言後會給您案件編號，之後可以用案件編號查詢處理進度。急事請撥打 1999（24 小時有人接聽）。"
+)
+UNANSWERED = ("out_of_hours", "no_agent")  # how a request nobody could take ended (HandoffRow.ended_by)
 TRANSCRIPT_TURNS = 20
 
 
@@ -68,12 +77,18 @@ class Unreachable(LookupError):
 
 @dataclass(frozen=True, slots=True)
 class HumanRequest:
-    """What happened to a citizen's request for a person, and what to tell them."""
+    """What happened to a citizen's request for a person, and what to tell them.
+
+    ``offers_message``: nobody can come, and the citizen is offered to leave a message
+    (「留言請專人回覆」: a button in the conversation, the case form's link in degraded mode)."""
 
     outcome: Literal["queued", "waiting", "held", "out_of_hours", "no_agent"]
     text: str
     position: int = 0
-    case_number: str = ""
+
+    @property
+    def offers_message(self) -> bool:
+        return self.outcome in UNANSWERED
 
 
 def _channel(session: Session, conversation_id: str, fallback: str = "") -> str:
@@ -117,13 +132,12 @@ def request_human(
     channel: str,
     settings: HandoffSettings,
     reason: str = "",
-    grace: timedelta = timedelta(0),
     now: datetime | None = None,
 ) -> HumanRequest:
-    """The citizen asked for a person: queue them if one can come, else file a case and say so.
-
-    ``grace``: how long the filing notice waits for the reply carrying the same text to settle it.
-    """
+    """The citizen asked for a person: queue them if one can come. Else nothing is filed: the
+    request is counted (a released handoff) and the citizen is told the agents' hours and offered
+    to leave a message (``HumanRequest.offers_message``), which asks for a phone and consent
+    before anything is filed, or to call 1999."""
     now = now or utcnow()
     handoffs = HandoffStore(session)
     open_row = handoffs.open_for(conversation_id)
@@ -144,32 +158,33 @@ def request_human(
         )
         return HumanRequest("queued", text, position)
     outcome: Literal["out_of_hours", "no_agent"] = "no_agent" if now_open.in_hours else "out_of_hours"
+    # nothing is filed without the citizen's word: the request is counted, and they are told
+    # how to leave a message (with a phone, if they agree) or to call
+    handoffs.unanswered(
+        conversation_id,
+        channel=_channel(session, conversation_id, channel),
+        ended_by=outcome,
+        reason=reason,
+        now=now,
+    )
     why = (
         f"客服專員的線上服務時間是每天 {now_open.hours}（台灣時間），現在沒有專人可以即時接手"
         if outcome == "out_of_hours"
         else "現在客服專員都不在線上，沒有專人可以即時接手"
     )
-    case = file_from_transcript(
-        session,
-        conversation_id,
-        channel=_channel(session, conversation_id, channel),
-        reason="服務時間外" if outcome == "out_of_hours" else "無專員在線",
-        now=now,
-    )
-    text = f"{why}。{filed_text(case, '我已把這段對話立案')}急事請撥打 1999（24 小時有人接聽）。"
-    notify_case_filed(session, case, grace=grace, text=text, now=now)
-    return HumanRequest(outcome, text, case_number=case.number)
+    return HumanRequest(outcome, f"{why}。{MESSAGE_OFFER}")
 
 
-def human_asker(settings: HandoffSettings) -> Callable[[Session, str, str], str]:
+def human_asker(settings: HandoffSettings) -> Callable[[Session, str, str], Reply]:
     """``request_human`` as the chat service asks it in degraded mode (Rasa away, a person maybe
     not): (session, conversation id, channel) -> what to tell the citizen (``bot.chat.service.AskHuman``).
-    The filing notice waits ``filed_notice_grace_seconds`` for the reply that says the same to
-    be logged, which settles it."""
-    grace = timedelta(seconds=settings.filed_notice_grace_seconds)
+    When nobody can come, 「留言請專人回覆」 is a link to the case form, which asks for the
+    message, a phone and consent before filing."""
 
-    def ask(session: Session, conversation_id: str, channel: str) -> str:
-        return request_human(session, conversation_id, channel=channel, settings=settings, grace=grace).text
+    def ask(session: Session, conversation_id: str, channel: str) -> Reply:
+        asked = request_human(session, conversation_id, channel=channel, settings=settings)
+        links = [Link(title=LEAVE_MESSAGE, url=MESSAGE_FORM_URL)] if asked.offers_message else []
+        return Reply(kind="handoff", text=asked.text, links=links)
 
     return ask
 

@@ -23,6 +23,7 @@ Who = Literal["citizen", "bot", "agent", "notice"]
 # domain.yml, actions/): the transcript shows the button, not the payload.
 _BUTTON_TITLES = {
     "ask_human": "轉接專人",
+    "leave_message": "留言請專人回覆",
     "report_issue": "我要通報問題",
     "feedback_good": "有幫助",
     "feedback_bad": "沒幫助",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
+from bot.agencies import canonical_agency
 from bot.metrics.outcomes import TAIPEI
 
 __all__ = [
@@ -41,6 +42,8 @@ class Filters:
     agency: str = ""
 
     def __post_init__(self) -> None:
+        if self.agency:  # any name of an agency filters by its canonical name (bot.agencies)
+            object.__setattr__(self, "agency", canonical_agency(self.agency))
         if self.end < self.start:
             raise ValueError("the period ends before it starts")
         if (self.end - self.start).days >= MAX_PERIOD_DAYS:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, literal, select, text
 from sqlalchemy.orm import Session
 
+from bot.agencies import canonical_agency
 from bot.cases import CATEGORIES
 from bot.metrics.figures import (
     DIMENSIONS,
@@ -230,6 +231,7 @@ def _case_events(session: Session, filters: Filters, now: datetime) -> list[_Eve
     for created_at, due_at, closed_at, channel, category, agency in session.execute(query):
         finished = closed_at if closed_at is not None else now
         overdue = int(finished > due_at)
+        agency = canonical_agency(agency)
         events.append((local_day(created_at), channel, _CASE_NAMES.get(category, category), agency, overdue))
     return events
 
@@ -275,7 +277,8 @@ def _handoff_events(session: Session, filters: Filters) -> list[_Event]:
     events = []
     for query in (queued, filed):
         for at, own_channel, turn_channel, category, agency in session.execute(query):
-            channel, category, agency = own_channel or turn_channel or "", category or "", agency or ""
+            channel, category = own_channel or turn_channel or "", category or ""
+            agency = canonical_agency(agency or "")
             if (
                 (filters.channel and channel != filters.channel)
                 or (filters.category and category != filters.category)
@@ -427,5 +430,5 @@ def filter_options(session: Session) -> FilterOptions:
 
     channels = sorted(set(distinct(_D.channel)) | set(distinct(CaseRow.channel)))
     case_categories = sorted({_CASE_NAMES.get(code, code) for code in distinct(CaseRow.category)})
-    agencies = sorted(set(distinct(_D.agency)) | set(distinct(CaseRow.agency)))
+    agencies = sorted({canonical_agency(name) for name in (*distinct(_D.agency), *distinct(CaseRow.agency))})
     return FilterOptions(channels, sorted(distinct(_D.category)), case_categories, agencies)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import and_, case, delete, func, insert, select, union, update
 from sqlalchemy.orm import Session
 
+from bot.agencies import canonical_agency
 from bot.metrics.outcomes import FaqTopic, TurnFacts, TurnOutcome, outcomes
 from bot.store import Database
 from bot.store.models import FaqRow, MetricDayRow, MetricStateRow, MetricTurnRow, TurnRow, utcnow
@@ -126,7 +127,7 @@ def _facts(row: Sequence[Any]) -> TurnFacts:
         candidates=[str(c) for c in candidates or ()],
         faq_id=faq_id or "",
         category=category or "",
-        agency=agency or "",
+        agency=canonical_agency(agency or ""),
         latency_ms=float(latency_ms) if latency_ms is not None else None,
         degraded=bool(degraded),
         feedback=feedback or "",
@@ -232,7 +233,7 @@ def refresh(
         if limit is not None and len(conversations) > limit:
             conversations, pending = conversations[:limit], len(conversations) - limit
         topics = {
-            str(faq_id): (str(category), str(agency))
+            str(faq_id): (str(category), canonical_agency(str(agency or "")))
             for faq_id, category, agency in session.execute(select(FaqRow.id, FaqRow.category, FaqRow.agency))
         }
     turns = written = 0

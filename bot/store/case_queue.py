@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from bot.agencies import canonical_agency
 from bot.cases import CaseStatus
 from bot.store.models import CaseRow, utcnow
 
@@ -46,7 +47,7 @@ def _filtered(query: CaseQuery, now: datetime) -> Select[CaseRow]:
     if query.category:
         statement = statement.where(CaseRow.category == query.category)
     if query.agency:
-        statement = statement.where(CaseRow.agency == query.agency)
+        statement = statement.where(CaseRow.agency == canonical_agency(query.agency))
     if query.overdue:
         statement = statement.where(CaseRow.due_at < now)
     if query.conversation_id:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.agencies import canonical_agency
 from bot.store.models import FaqOverrideRow, FaqReviewRow, FaqRow, FaqSourceRow, utcnow
 from knowledge.faq import FaqRecord
 
@@ -73,7 +74,9 @@ def source_content(record: FaqRecord) -> dict[str, Any]:
 def merge(source: Mapping[str, Any] | None, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """The content citizens are answered from: each field staff's when they set it, else the source's.
 
-    An entry staff made themselves has no source; every field is then an override.
+    An entry staff made themselves has no source; every field is then an override. The agency
+    is the canonical name of whichever layer gives it (``bot.agencies``): the source layer
+    keeps the name the source used.
     """
     merged: dict[str, Any] = {}
     for field in SOURCE_FIELDS:
@@ -83,6 +86,7 @@ def merge(source: Mapping[str, Any] | None, overrides: Mapping[str, Any]) -> dic
             merged[field] = source[field]
         else:
             raise ValueError(f"no source and no override for {field}")
+    merged["agency"] = canonical_agency(str(merged["agency"] or ""))
     return merged
 
 

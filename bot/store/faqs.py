@@ -16,6 +16,7 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.agencies import canonical_agency
 from bot.store import faq_layers
 from bot.store.errors import ConflictError
 from bot.store.faq_layers import Harvested
@@ -72,6 +73,7 @@ def _apply(row: FaqRow, record: FaqRecord) -> None:
     for field in FaqRecord.model_fields:
         if field != "id":
             setattr(row, field, getattr(record, field))
+    row.agency = canonical_agency(record.agency)  # the source layer keeps the name as the source gave it
     row.status = record.status.value
     row.question_key = question_key(record.question)
     row.content_hash = record.content_hash()
@@ -123,7 +125,7 @@ class FaqStore:
         if status is not None:
             query = query.where(FaqRow.status == status.value)
         if agency:
-            query = query.where(FaqRow.agency == agency)
+            query = query.where(FaqRow.agency == canonical_agency(agency))
         if category:
             query = query.where(FaqRow.category == category)
         if revised_before is not None:

@@ -170,6 +170,53 @@ class HandoffStore:
         self.session.refresh(row)
         return row
 
+    def unanswered(
+        self,
+        conversation_id: str,
+        *,
+        channel: str,
+        ended_by: str,
+        reason: str = "",
+        now: datetime | None = None,
+    ) -> HandoffRow:
+        """A request for a person nobody could take (``ended_by``: out_of_hours, no_agent): kept
+        as a released handoff, so it counts as a request, and never queued."""
+        now = now or utcnow()
+        row = HandoffRow(
+            conversation_id=conversation_id,
+            open_key=None,
+            channel=channel,
+            state=HandoffState.RELEASED.value,
+            agent="",
+            reason=reason[:2000],
+            case_number="",
+            ended_by=ended_by,
+            requested_at=now,
+            released_at=now,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def attach_case(self, conversation_id: str, case_number: str, ended_by: tuple[str, ...]) -> bool:
+        """The case a citizen filed after a request nobody could take (ended one of ``ended_by``):
+        noted on the latest such request without a case. False when there is none."""
+        row = self.session.scalar(
+            select(HandoffRow)
+            .where(
+                HandoffRow.conversation_id == conversation_id,
+                HandoffRow.ended_by.in_(ended_by),
+                HandoffRow.case_number == "",
+            )
+            .order_by(HandoffRow.requested_at.desc(), HandoffRow.id.desc())
+            .limit(1)
+        )
+        if row is None:
+            return False
+        row.case_number = case_number
+        self.session.flush()
+        return True
+
     def set_case(self, handoff_id: int, case_number: str) -> None:
         self.session.execute(
             update(HandoffRow)

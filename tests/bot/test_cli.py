@@ -29,6 +29,8 @@ COMMANDS = [
     ["kb", "import"],
     ["kb", "version"],
     ["metrics", "refresh"],
+    ["agencies"],
+    ["agencies", "report"],
 ]
 
 
@@ -283,3 +285,34 @@ def test_metrics_refresh_derives_the_logged_turns(tmp_path: Path) -> None:
     assert first.stdout.startswith("2 conversations, 2 turns derived")
     again = bot1999("metrics", "refresh", env=env)
     assert again.stdout.startswith("0 conversations"), again.stdout
+
+
+def test_agencies_report_lists_the_names_the_list_does_not_know(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from bot.store import Database
+    from bot.store.cases import CaseStore, NewCase
+    from bot.store.faqs import FaqStore
+    from tests.factories import faq
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    database = Database(url)
+    database.migrate()
+    with database.session() as session:
+        FaqStore(session).create(faq("F-1", agency="某某里辦公處"), actor="test", origin="file")
+        FaqStore(session).create(
+            faq("F-2", question="路燈壞了", agency="工務局"), actor="test", origin="file"
+        )
+        CaseStore(session).file(NewCase("street_light", "路燈不亮", "web", "s", location_text="中正路口"))
+    with database.engine.begin() as connection:  # a case stored before the list knew this name
+        connection.execute(text("UPDATE case_file SET agency = '養工處'"))
+    database.dispose()
+    result = bot1999("agencies", "report", env={"BOT1999_DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("agency list: 34 agencies; 1 stored names not in it")
+    assert "  某某里辦公處: faq 1, faq_source 1 rows" in lines
+    assert "  養工處 -> 高雄市政府工務局: case_file 1 rows" in lines
+    assert not any(line.startswith("  工務局") for line in lines), (
+        "the FAQ's name was made canonical on import"
+    )

@@ -17,10 +17,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.cases import is_valid_case_number
+from bot.chat.degraded import MESSAGE_FORM_URL
 from bot.privacy import pseudonymise
 from bot.settings import DEVELOPMENT_PSEUDONYM_KEY
 from bot.store import Database
 from bot.store.cases import CaseStore, NewCase
+from bot.store.handoff import HandoffStore
 from bot.store.kb_import import import_rows
 from bot.store.models import CaseRow, TurnRow
 from knowledge.importers import Parsed
@@ -290,6 +292,52 @@ def test_cancel_stops_the_form_and_files_nothing(citizen: Citizen, store: Databa
         assert len(session.scalars(select(CaseRow.id)).all()) == before
 
 
+def test_nobody_can_come_so_a_message_is_asked_for_before_anything_is_filed(
+    citizen: Citizen, store: Database
+) -> None:
+    """Issue 25 item 6. No agent is on line in this stack, so whatever the hour nobody can come:
+    the bot says so and offers 「留言請專人回覆」; only the message, a phone, consent and a
+    confirmed summary file a case, linked to the request (counted once on the dashboard)."""
+
+    def cases() -> int:
+        with store.session() as session:
+            return len(session.scalars(select(CaseRow.id)).all())
+
+    before = cases()
+    asked = normal(citizen.says("我要找真人客服"))
+    assert kinds(asked) == ["handoff"]
+    assert "沒有專人可以即時接手" in text(asked)
+    assert "1999" in text(asked)
+    assert buttons(asked) == {"留言請專人回覆": "/leave_message"}
+    assert cases() == before, "nothing filed unasked"
+
+    assert "請留下想請專人回覆的內容" in text(normal(citizen.presses("/leave_message")))
+    assert "聯絡電話" in text(normal(citizen.says("想問里民活動中心週末有沒有開放借用")))
+    assert "同意" in text(normal(citizen.says("0912-345-678")))
+    summary = normal(citizen.presses("/affirm"))
+    assert "請確認要送出的留言" in text(summary)
+    assert "地點" not in text(summary)
+    assert buttons(summary)["修改留言"] == '/correct{"form_field": "description"}'
+    assert cases() == before, "nothing filed before the summary is confirmed"
+
+    filed = normal(citizen.presses("/affirm"))
+    assert kinds(filed) == ["case"]
+    assert "已收到您的留言" in text(filed)
+    number = next(word for word in text(filed).replace("：", " ").split() if is_valid_case_number(word))
+    with store.session() as session:
+        case = CaseStore(session).get(number)
+        requests = HandoffStore(session).history(citizen.conversation_id)
+    assert (case.category, case.origin, case.phone, case.contact_consent, case.conversation_id) == (
+        "general",
+        "conversation",
+        "0912345678",
+        True,
+        citizen.conversation_id,
+    )
+    assert case.description == "想問里民活動中心週末有沒有開放借用"
+    assert [(r.state, r.case_number) for r in requests] == [("released", number)]
+
+
 def test_chitchat_is_one_friendly_line_back_to_business(citizen: Citizen) -> None:
     body = normal(citizen.says("你是機器人嗎"))
     assert len(body["replies"]) == 1
@@ -317,7 +365,9 @@ def test_a_published_entry_is_answered_through_rasa_without_retraining(
     wait_until(picked_up, what="the action server to pick up the new entry", interval=0.5)
 
 
-def test_degraded_while_rasa_is_stopped_then_normal_again(citizen: Citizen, rasa_stack: RasaStack) -> None:
+def test_degraded_while_rasa_is_stopped_then_normal_again(
+    citizen: Citizen, rasa_stack: RasaStack, store: Database
+) -> None:
     rasa_stack.rasa.stop()
     try:
         body = citizen.says("舊沙發要怎麼丟")
@@ -327,6 +377,19 @@ def test_degraded_while_rasa_is_stopped_then_normal_again(citizen: Citizen, rasa
         held = citizen.presses("/affirm")  # a form button while Rasa is away: said plainly, with the form
         assert "還沒有送出" in text(held)
         assert held["replies"][-1]["links"][0]["url"] == "/cases/new"
+        asked = citizen.presses("/ask_human")  # nobody on line: the message form, nothing filed
+        assert asked["mode"] == "degraded"
+        assert asked["replies"][-1]["links"] == [{"title": "留言請專人回覆", "url": MESSAGE_FORM_URL}]
+        assert "沒有專人可以即時接手" in text(asked)
+        late = citizen.presses("/leave_message")  # the button from before Rasa went away
+        assert late["replies"][-1]["links"] == [{"title": "留言請專人回覆", "url": MESSAGE_FORM_URL}]
+        with store.session() as session:
+            assert (
+                session.scalars(
+                    select(CaseRow.id).where(CaseRow.conversation_id == citizen.conversation_id)
+                ).all()
+                == []
+            )
         emergency = citizen.says("有人昏倒了沒有呼吸")
         assert emergency["mode"] == "degraded"
         assert kinds(emergency)[0] == "emergency"

@@ -31,6 +31,7 @@ from actions.file_case import ActionFileCase
 from actions.handoff import ActionHandoff
 from bot.app import create_app
 from bot.cases import CATEGORIES
+from bot.cases.for_a_person import MESSAGE_PLACE
 from bot.store import Database
 from bot.store.models import CaseRow, TurnRow, utcnow
 from tests.bot.channels.test_line import TOKEN as LINE_TOKEN
@@ -60,7 +61,7 @@ SECRETS = [
     "B223456789",
     "中正四路211巷",
     "211巷5號",
-    # the chat citizen (a request for a person out of hours: an excerpt, never public)
+    # the chat citizen (a request for a person out of hours, then a message: never public)
     "陳美麗",
     "0955111222",
     "中山一路88號",
@@ -104,6 +105,20 @@ class World:
     filed: dict[str, str] = field(default_factory=dict)  # channel -> case number
 
 
+def _message_slots(message: str, phone: str) -> dict[str, Any]:
+    """The case form's slots for 「留言請專人回覆」 (actions/leave_message.py sets the first four)."""
+    return {
+        "message_for_person": True,
+        "category": "其他陳情",
+        "location": MESSAGE_PLACE,
+        "photo": "none",
+        "description": message,
+        "phone": phone,
+        "consent": True,
+        "confirmed": True,
+    }
+
+
 def _case_slots(category: str, location: str, description: str, phone: str) -> dict[str, Any]:
     return {
         "category": category,
@@ -131,6 +146,7 @@ def world(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     rules = [
         Rule(("我要找真人",), ActionHandoff(), "ask_human"),
         Rule(("報修",), ActionFileCase(), "report_issue"),
+        Rule(("我要留言",), ActionFileCase(), "leave_message"),
         Rule(("查詢案件",), ActionCaseStatus(), "check_case_status"),
     ]
     with (
@@ -195,8 +211,14 @@ def _chat_then_ask_for_a_person_out_of_hours(world: World, other_case: str) -> s
     _chat(world, citizen, CHECK_DIGITS)
     _chat(world, citizen, f"案件{other_case}末三碼{CHECK_DIGITS}，怎麼還沒修")
     answer = _chat(world, citizen, "我要找真人")
-    found = NUMBER.search(answer)
-    assert found, answer
+    assert "留言請專人回覆" in answer, answer
+    assert not NUMBER.search(answer), "out of hours nothing is filed unasked (issue 25 item 6)"
+    _rule(world, "我要留言").slots = _message_slots(
+        "我叫陳美麗，電話0955111222，住中山一路88號。憂鬱症很嚴重，先生失業還欠卡債，請回電", "0955111222"
+    )
+    filed = _chat(world, citizen, "我要留言")
+    found = NUMBER.search(filed)
+    assert found, filed
     return found.group()
 
 
@@ -227,7 +249,8 @@ def _file_through_line(world: World) -> None:
     _rule(world, "報修").slots = _case_slots(
         "道路坑洞", "自由一路55巷3號", "家門口有坑洞，電話0988777666", "0988777666"
     )
-    for words in ("我要報修", "我要找真人"):
+    _rule(world, "我要留言").slots = _message_slots("請專人回電，我家門口坑洞，電話0988777666", "0988777666")
+    for words in ("我要報修", "我要找真人", "我要留言"):
         before = len(world.line.deliveries)
         line_post(world.client, line_text(world.line.issue_reply_token(), words))
         wait_until(

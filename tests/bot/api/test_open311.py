@@ -84,7 +84,7 @@ def test_file_then_read_back_without_personal_data(client: TestClient) -> None:
     number = created["service_request_id"]
     (request,) = client.get(f"/open311/v2/requests/{number}.json").json()
     assert request["status"] == "open"
-    assert request["agency_responsible"] == "工務局養護工程處"
+    assert request["agency_responsible"] == "高雄市政府工務局"
     assert (request["lat"], request["long"]) == (22.627, 120.301), "about 100 m for the public"
     assert request["media_url"] is None
     assert "0912345678" not in str(request)

@@ -124,7 +124,7 @@ def test_the_case_page_shows_the_case_and_the_whole_chat(inbox: TestClient) -> N
     assert page.status_code == 200
     assert "巷口路燈整排不亮" in page.text
     assert "0912345678" in page.text
-    assert "工務局養護工程處" in page.text
+    assert "高雄市政府工務局" in page.text
     assert page.text.count('class="line line-citizen"') == 1
     assert 'class="line line-bot"' in page.text
     assert inbox.get("/console/cases/260101-9999-0").status_code == 404

@@ -1,5 +1,5 @@
 """action_handoff (ask_human): the takeover queue when a person can come; otherwise an honest answer
-and a case carrying the conversation. The action runs as the action server runs it: settings from
+and the offer to leave a message (nothing filed unasked). The action runs as the action server runs it: settings from
 the environment, a real rasa-sdk Tracker, the real store."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandoff
 from bot.app import create_app
-from bot.cases import is_valid_case_number
+from bot.chat.degraded import MESSAGE_FORM_URL
 from bot.privacy import pseudonymise
 from bot.settings import DEVELOPMENT_PSEUDONYM_KEY, get_settings
 from bot.store import Database
@@ -98,25 +98,28 @@ def _hours_excluding_now() -> str:
 
 
 @pytest.mark.parametrize("in_hours", [False, True], ids=["out-of-hours", "in-hours-nobody-present"])
-def test_when_nobody_can_come_the_citizen_is_told_honestly_and_a_case_is_filed(
+def test_when_nobody_can_come_the_citizen_is_told_honestly_and_offered_to_leave_a_message(
     conversation: Database, monkeypatch: pytest.MonkeyPatch, in_hours: bool
 ) -> None:
+    """Issue 25 item 6: nothing is filed without asking; the citizen is offered 「留言請專人回覆」
+    (which asks for the message, a phone and consent) or told to call 1999."""
     with conversation.session() as session:  # present, but the inbox stopped checking in long ago
         PresenceStore(session).heartbeat("amy", now=utcnow() - timedelta(hours=1))
-    reply, _ = _ask("00:00-24:00" if in_hours else _hours_excluding_now(), monkeypatch)
+    reply, custom = _ask("00:00-24:00" if in_hours else _hours_excluding_now(), monkeypatch)
     text = reply["text"]
     assert ("客服專員都不在線上" in text) if in_hours else ("客服專員的線上服務時間是每天" in text)
+    assert "1999" in text
+    assert "案件編號" in text, "how the message is followed up"
+    assert reply["buttons"] == [{"title": "留言請專人回覆", "payload": "/leave_message"}]
+    assert {"turn": {"decision": "handoff"}} in custom
     with conversation.session() as session:
         assert HandoffStore(session).queued() == []
-        (case,) = CaseStore(session).overdue(now=utcnow() + timedelta(days=30))
-        (notice,) = NotificationStore(session).for_case(case.number)
-    assert is_valid_case_number(case.number)
-    assert case.number in text
-    assert "1999" in text
-    assert (case.category, case.channel, case.conversation_id) == ("general", "line", CONVERSATION)
-    assert "我家附近工地半夜還在施工" in case.description
-    assert notice.delivered_at is None
-    assert notice.next_attempt_at > notice.created_at, "held back for the reply"
+        assert CaseStore(session).count() == 0, "no case filed unasked"
+        (request,) = HandoffStore(session).history(CONVERSATION)
+        notices = NotificationStore(session).for_conversation(CONVERSATION)
+    assert request.ended_by == ("no_agent" if in_hours else "out_of_hours")
+    assert request.reason == "我家附近工地半夜還在施工"
+    assert notices == []
 
 
 @pytest.mark.parametrize("agent_online", [True, False], ids=["agent-online", "nobody-online"])
@@ -148,5 +151,27 @@ def test_with_rasa_away_asking_for_a_person_still_works(
         assert (queued, cases) == ([conversation], 0)
     else:
         assert "客服專員都不在線上" in text
-        assert (queued, cases) == ([], 1)
-        assert [n.delivered_via for n in notices] == ["reply"], "the number was in the reply: not pushed"
+        assert (queued, cases) == ([], 0), "nothing filed unasked in degraded mode either"
+        assert notices == []
+        assert body["replies"][1]["links"] == [{"title": "留言請專人回覆", "url": MESSAGE_FORM_URL}]
+        form = client.get(MESSAGE_FORM_URL)
+        assert form.status_code == 200
+        assert '<option value="general" selected>' in form.text, "the general category chosen"
+        assert "未提供（留言請專人回覆）" in form.text
+
+
+def test_with_rasa_away_the_leave_a_message_button_opens_the_form(database_url: str, tmp_path: Path) -> None:
+    """The button offered while Rasa was up, pressed after it went away: the form's link."""
+    settings = app_settings(
+        database_url, tmp_path, rasa={"url": f"http://127.0.0.1:{closed_port()}", "timeout_seconds": 1}
+    )
+    with TestClient(create_app(settings), client=("127.0.0.1", 50000)) as client:
+        body = client.post("/api/chat", json={"sender": "web-late", "payload": "/leave_message"}).json()
+        database: Database = client.app.state.database  # type: ignore[attr-defined]
+        with database.session() as session:
+            cases = CaseStore(session).count()
+    assert body["mode"] == "degraded"
+    (reply,) = [r for r in body["replies"] if r["kind"] == "handoff"]
+    assert "留言請專人回覆" in reply["text"]
+    assert reply["links"] == [{"title": "留言請專人回覆", "url": MESSAGE_FORM_URL}]
+    assert cases == 0

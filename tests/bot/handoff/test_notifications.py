@@ -58,7 +58,7 @@ def test_assigned_closed_and_rejected_are_told_in_progress_is_not(database: Data
     assert [kind for kind, _ in notices] == ["case_assigned", "case_closed"]
     assigned, closed = notices[0][1], notices[1][1]
     assert number in assigned
-    assert "工務局養護工程處" in assigned
+    assert "高雄市政府工務局" in assigned
     assert "16:00" in assigned
     assert "已結案" in closed
     assert "已更換燈具" in closed

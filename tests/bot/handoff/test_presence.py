@@ -86,4 +86,4 @@ def test_without_redis_agents_work_on_and_nothing_is_handed_back(database: Datab
         assert availability(session, settings, now=NOON).agents == []
         asked = request_human(session, "p_b", channel="web", settings=settings, now=NOON)
     assert asked.outcome == "no_agent", "nobody is promised a person while presence cannot be read"
-    assert asked.case_number
+    assert asked.offers_message, "the citizen is offered to leave a message instead"

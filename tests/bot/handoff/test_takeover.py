@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.cases import is_valid_case_number
+from bot.chat.degraded import MESSAGE_FORM_URL
 from bot.handoff.takeover import (
     AGENT_GONE_TEXT,
     JOINED_TEXT,
     LEFT_TEXT,
+    UNANSWERED,
     Unreachable,
     agent_reply,
     expire_queue,
+    human_asker,
     release,
     release_abandoned,
     request_human,
@@ -52,7 +54,7 @@ def test_in_hours_with_an_agent_present_the_citizen_joins_the_queue(database: Da
         PresenceStore(session).heartbeat("amy", now=NOON)
         first = request_human(session, "p_a", channel="line", settings=HOURS, reason="垃圾車", now=NOON)
         again = request_human(session, "p_a", channel="line", settings=HOURS, now=NOON)
-    assert (first.outcome, first.position, first.case_number) == ("queued", 1, "")
+    assert (first.outcome, first.position) == ("queued", 1)
     assert "已為您轉接客服專員" in first.text
     assert "第 1 位" in first.text
     assert again.outcome == "waiting"
@@ -70,29 +72,64 @@ def test_in_hours_with_an_agent_present_the_citizen_joins_the_queue(database: Da
     ],
     ids=["out-of-hours", "nobody-present"],
 )
-def test_when_nobody_can_come_a_case_is_filed_with_the_transcript_and_said_honestly(
+def test_when_nobody_can_come_nothing_is_filed_unasked_and_a_message_is_offered(
     database: Database, when: datetime, present: bool, outcome: str, says: str
 ) -> None:
+    """Issue 25 item 6: no case without the citizen's word and a way to reach them. The request
+    is counted (a released handoff, for the dashboard); the citizen hears the hours and how to
+    leave a message (which asks for a phone and consent) or to call."""
     reachable(database, "p_a", "telegram")
     _citizen_said(database, "p_a", "我家巷口的水溝一直發臭", "我的電話是 0912345678")
     with database.session() as session:
         if present:
             PresenceStore(session).heartbeat("amy", now=when)
-        result = request_human(session, "p_a", channel="telegram", settings=HOURS, now=when)
+        result = request_human(session, "p_a", channel="telegram", settings=HOURS, reason="水溝", now=when)
     assert result.outcome == outcome
+    assert result.offers_message
     assert says in result.text
-    assert result.case_number in result.text
+    assert "「留言請專人回覆」" in result.text
+    assert "聯絡電話" in result.text
+    assert "案件編號查詢處理進度" in result.text
     assert "1999" in result.text
-    assert "查詢進度請撥打 1999" in result.text
-    assert is_valid_case_number(result.case_number)
     with database.session() as session:
-        case = CaseStore(session).get(result.case_number)
-        assert (case.category, case.channel, case.conversation_id) == ("general", "telegram", "p_a")
-        assert "我家巷口的水溝一直發臭" in case.description
-        assert "0912345678" in case.description
+        assert CaseStore(session).count() == 0, "nothing filed without asking"
         assert HandoffStore(session).queued() == []
-    (notice,) = _said(database, "p_a")
-    assert notice == ("case_filed", result.text), "pushed if the reply does not reach the citizen"
+        assert HandoffStore(session).open_for("p_a") is None, "never queued: no agent would come"
+        (request,) = HandoffStore(session).history("p_a")
+        assert (request.state, request.ended_by, request.channel, request.reason) == (
+            "released",
+            outcome,
+            "telegram",
+            "水溝",
+        )
+        assert request.requested_at == when
+    assert _said(database, "p_a") == [], "no notice of a case: there is none"
+
+
+def test_the_message_left_afterwards_is_noted_on_the_request_it_answers(database: Database) -> None:
+    reachable(database, "p_a", "line")
+    with database.session() as session:
+        request_human(session, "p_a", channel="line", settings=HOURS, now=NIGHT)
+        request_human(session, "p_a", channel="line", settings=HOURS, now=NIGHT + timedelta(minutes=1))
+        store = HandoffStore(session)
+        assert store.attach_case("p_a", "261207-0001-4", UNANSWERED)
+        assert not store.attach_case("p_b", "261207-0002-2", UNANSWERED), "no request: nothing noted"
+        first, second = sorted(store.history("p_a"), key=lambda row: row.requested_at)
+        assert (first.case_number, second.case_number) == ("", "261207-0001-4"), "the latest request"
+
+
+def test_in_degraded_mode_the_asker_links_the_message_form(database: Database) -> None:
+    reachable(database, "p_a", "web")
+    ask = human_asker(HOURS)
+    with database.session() as session:
+        said = ask(session, "p_a", "web")
+    # nobody is present, so whatever the hour nobody can come
+    assert said.kind == "handoff"
+    assert "「留言請專人回覆」" in said.text
+    (link,) = said.links
+    assert (link.title, link.url) == ("留言請專人回覆", MESSAGE_FORM_URL)
+    with database.session() as session:
+        assert CaseStore(session).count() == 0
 
 
 def test_take_reply_release_tell_the_citizen_each_step(database: Database) -> None:

@@ -122,7 +122,9 @@ def test_a_new_draft_is_opened_from_a_cluster_and_the_cluster_is_handled(kb: Dat
         )
     with kb.session() as session:
         row = FaqStore(session).get("NEW-kites")
-        assert (row.status, row.agency) == ("draft", "工務局")
+        assert (row.status, row.agency) == ("draft", "高雄市政府工務局"), (
+            "the agency under its canonical name"
+        )
         assert row.alt_questions == ["公園能不能放風箏"]  # the question itself is not repeated
         assert top_clusters(session, T0, T0 + DAY) == []
         with pytest.raises(ActionError, match="已經有人使用"):

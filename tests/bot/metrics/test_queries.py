@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cases import CaseStatus
-from bot.handoff.takeover import expire_queue, request_human
+from bot.handoff.takeover import UNANSWERED, expire_queue, request_human
 from bot.metrics.queries import (
     Figures,
     Filters,
@@ -208,7 +208,7 @@ def test_breakdowns(march: Database) -> None:
         "道路坑洞": (0, 1), "噪音陳情": (0, 1), "環境清潔": (0, 1),
     }  # fmt: skip
     assert {a.key: (a.questions, a.cases_filed, a.handoffs) for a in agencies} == {
-        "稅捐稽徵處": (2, 0, 1), "環境保護局": (2, 2, 0), "": (2, 0, 0), "工務局養護工程處": (0, 1, 0),
+        "高雄市稅捐稽徵處": (2, 0, 1), "高雄市政府環境保護局": (2, 2, 0), "": (2, 0, 0), "高雄市政府工務局": (0, 1, 0),
     }  # fmt: skip
 
 
@@ -231,8 +231,10 @@ def test_filter_options(march: Database) -> None:
     assert options.channels == ["line", "telegram", "web"]
     assert options.faq_categories == sorted(["稅務", "環保與垃圾"])
     assert options.case_categories == sorted(["道路坑洞", "噪音陳情", "環境清潔"])
-    assert "稅捐稽徵處" in options.agencies
-    assert "工務局養護工程處" in options.agencies
+    assert "高雄市稅捐稽徵處" in options.agencies
+    assert "高雄市政府工務局" in options.agencies
+    assert "稅捐稽徵處" not in options.agencies, "one agency, one name"
+    assert "工務局養護工程處" not in options.agencies, "one agency, one name"
 
 
 def test_periods() -> None:
@@ -358,17 +360,24 @@ def test_the_refresh_command(database_url: str, database: Database, tmp_path: Pa
         assert summary(session, MARCH).questions == 1
 
 
-def test_requests_for_a_person_that_became_cases_are_handoff_requests(march: Database) -> None:
-    """Out of hours (or with nobody on line) a request is filed as a case, with no handoff row; a
-    queued request that timed out has both. Each counts once (issue 25 item 16)."""
+def test_requests_for_a_person_nobody_could_take_are_handoff_requests(march: Database) -> None:
+    """Out of hours (or with nobody on line) a request files nothing by itself (issue 25 item 6)
+    but counts (item 16): a released handoff row. A message the citizen then leaves is a case
+    linked to that row, and a queued request that timed out has a row and a case: each counts once."""
     settings = HandoffSettings(agent_hours="09:00-17:00")
     with march.session() as session:
-        # F asks for a person at 23:00 local on 12 March: out of hours, a case is filed
+        # F asks for a person at 23:00 local on 12 March: out of hours, then leaves a message
         TurnStore(session).log(Turn(conversation_id="F", sender="F", channel="web", at=utc(12, 15),
                                     text="路燈壞了", intent="faq", decision="abstain"))  # fmt: skip
         asked = request_human(session, "F", channel="web", settings=settings, now=utc(12, 15, 1))
         assert asked.outcome == "out_of_hours"
-        # G asks at 10:00 local on 13 March: in hours, but no agent is on line, a case is filed
+        message = CaseStore(session).file(
+            NewCase("general", "請專人回電", "web", "F", location_text="未提供", conversation_id="F",
+                    origin="conversation"),
+            now=utc(12, 15, 3),
+        )  # fmt: skip
+        assert HandoffStore(session).attach_case("F", message.number, UNANSWERED)
+        # G asks at 10:00 local on 13 March: in hours, but no agent is on line; leaves no message
         assert (
             request_human(session, "G", channel="web", settings=settings, now=utc(13, 2)).outcome
             == "no_agent"
@@ -378,6 +387,31 @@ def test_requests_for_a_person_that_became_cases_are_handoff_requests(march: Dat
     with march.session() as session:
         figures = summary(session, MARCH, now=NOW)
         days = {f.key: f.handoffs for f in trend(session, MARCH, "day", now=NOW) if f.handoffs}
-    # B's request of 1 March (queued, a handoff row) timed out at expire_queue and became a case
-    assert (figures.handoffs, figures.cases_filed) == (3, 6)
+    # B's request of 1 March (queued, a handoff row) timed out at expire_queue and became a case;
+    # F's message is a case counted as filed, its request once; G's request counts, no case
+    assert (figures.handoffs, figures.cases_filed) == (3, 5)
     assert days == {"2026-03-02": 1, "2026-03-12": 1, "2026-03-13": 1}
+
+
+def test_one_agency_is_one_row_whatever_name_it_came_under(database: Database) -> None:
+    with database.session() as session:
+        FaqStore(session).create(faq("F-1", agency="高雄市政府環境保護局"), actor="test")
+        turns = TurnStore(session)
+        # a turn the chat recorded with the short name, one answered by the FAQ, and a case
+        _log(turns, "A", "web", utc(2, 3), text="垃圾車幾點來", intent="faq", decision="answer",
+             category="環保與垃圾", agency="環保局", latency_ms=10.0)  # fmt: skip
+        _log(turns, "B", "web", utc(2, 4), text="垃圾怎麼丟", intent="faq", decision="answer",
+             faq_id="F-1", candidates=["F-1"], latency_ms=10.0)  # fmt: skip
+        CaseStore(session).file(
+            NewCase("sanitation", "巷口垃圾堆積", "web", "s", location_text="中正路口"), now=utc(2, 5)
+        )
+    refresh(database, now=NOW)
+    with database.session() as session:
+        rows = breakdown(session, MARCH, "agency", now=NOW)
+        by_alias = summary(session, Filters(MARCH.start, MARCH.end, agency="環保局"), now=NOW)
+        options = filter_options(session)
+    assert [(r.key, r.questions, r.unique_users, r.cases_filed) for r in rows] == [
+        ("高雄市政府環境保護局", 2, 2, 1)
+    ]
+    assert (by_alias.questions, by_alias.cases_filed) == (2, 1), "a filter by any name of the agency"
+    assert options.agencies == ["高雄市政府環境保護局"]

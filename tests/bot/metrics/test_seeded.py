@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy import select
 
 from bench.seed_turns import seed
+from bot.agencies import canonical_agency
 from bot.cases import CATEGORIES
 from bot.metrics.queries import Figures, Filters, breakdown, summary, trend, unanswered
 from bot.metrics.refresh import refresh
@@ -87,9 +88,11 @@ def is_question(turn: dict[str, Any]) -> bool:
 
 def derive(conversation: list[dict[str, Any]], faqs: dict[str, tuple[str, str]]) -> list[Derived]:
     def faq_topic(turn: dict[str, Any], faq_id: str) -> tuple[str, str]:
+        # one agency is one name on the dashboard: the city's agency list is the specification
         if turn["category"] or turn["agency"]:
-            return turn["category"], turn["agency"]
-        return faqs.get(faq_id, ("", ""))
+            return turn["category"], canonical_agency(turn["agency"])
+        category, agency = faqs.get(faq_id, ("", ""))
+        return category, canonical_agency(agency)
 
     out = [Derived(turn=t, day=local(t["at"])) for t in conversation]
     topic = ("", "")

@@ -29,7 +29,7 @@ def test_filing_gives_number_agency_and_a_four_hour_target(database: Database) -
         row = CaseStore(session).get(number)
         assert number.startswith("261122-0001-")
         assert is_valid_case_number(number)
-        assert (row.agency, row.status, row.phone) == ("工務局養護工程處", "received", "0912345678")
+        assert (row.agency, row.status, row.phone) == ("高雄市政府工務局", "received", "0912345678")
         assert row.due_at.replace(tzinfo=UTC) - now == timedelta(hours=4)
 
 

@@ -170,3 +170,30 @@ def test_an_entry_listed_again_loses_its_gone_flag(database: Database) -> None:
         assert source is not None
         assert source.gone_at is None
     assert [(r.kind, r.status) for r in _reviews(database)] == [("gone", "returned")]
+
+
+def test_an_import_names_the_agency_canonically_and_the_source_layer_keeps_its_name(
+    database: Database,
+) -> None:
+    first = _import(database, faq("A", agency="工務局養護工程處"), faq("B", agency="高雄市研考會"))
+    assert first.imported == 2
+    assert _live(database, "A")["agency"] == "高雄市政府工務局"
+    assert _live(database, "B")["agency"] == "高雄市政府研究發展考核委員會"
+    with database.session() as session:
+        assert load_layers(session, "A").source_content["agency"] == "工務局養護工程處"  # type: ignore[index]
+        assert len(FaqStore(session).history("A")) == 1
+    again = _import(database, faq("A", agency="工務局養護工程處"), faq("B", agency="高雄市研考會"))
+    assert (again.unchanged, again.updated, again.kb_version) == (2, 0, None)
+    with database.session() as session:
+        assert len(FaqStore(session).history("A")) == 1, "the canonical name is no change to record"
+    renamed = _import(database, faq("A", agency="高雄市政府工務局"))
+    assert renamed.kb_version is None, "another name of the same agency: citizens see no change"
+    with database.session() as session:
+        assert load_layers(session, "A").source_content["agency"] == "高雄市政府工務局"  # type: ignore[index]
+        assert len(FaqStore(session).history("A")) == 1
+        assert FaqStore(session).search(agency="工務局").total == 1, "any name of the agency finds it"
+
+
+def test_an_unknown_agency_is_imported_as_it_is(database: Database) -> None:
+    _import(database, faq("A", agency="某某里辦公處"))
+    assert _live(database, "A")["agency"] == "某某里辦公處"

@@ -27,14 +27,19 @@ def _layers(database: Database) -> tuple[dict[str, Any], dict[tuple[str, str], A
 
 def test_0011_carries_existing_entries_over_and_goes_down_and_up(database: Database) -> None:
     head = current_revision(database.engine)
+    agency = "高雄市政府環境保護局"  # canonical, as every entry was before 0013 (which came after 0011)
     with database.session() as session:
-        import_rows(session, [Parsed("1", faq("A")), Parsed("2", faq("B", question="路燈壞了"))], actor="t")
+        import_rows(
+            session,
+            [Parsed("1", faq("A", agency=agency)), Parsed("2", faq("B", question="路燈壞了", agency=agency))],
+            actor="t",
+        )
         store = FaqStore(session)
         edited = row_to_record(store.get("A")).model_copy(
             update={"answer": "同仁改過的回答。", "keywords": ["沙發"]}
         )
         store.replace(edited, actor="curator")
-        store.create(faq("C", question="同仁自己寫的題目"), actor="curator")
+        store.create(faq("C", question="同仁自己寫的題目", agency=agency), actor="curator")
     made_by_code = _layers(database)
     assert made_by_code[1][("A", "answer")] == "同仁改過的回答。"
 

@@ -144,7 +144,7 @@ def test_purge_blanks_old_personal_data_and_keeps_every_count(database: Database
         assert (purged.status, purged.category, purged.agency) == (
             "closed",
             "street_light",
-            "工務局養護工程處",
+            "高雄市政府工務局",
         )
         for kept in (numbers["old_open"], numbers["recent"]):
             assert cases[kept].phone == "0912345678", "open and recently closed cases keep their contact"
