@@ -104,11 +104,12 @@ def _adapted(folder: Path, marker: dict[str, Any], cached: bool) -> Adapted:
 
 
 def find_adapted(cache_root: Path, key: str) -> Adapted | None:
-    """The completed adaptation for ``key`` under ``cache_root``, if there is one."""
+    """The completed adaptation for ``key`` under ``cache_root``, if there is one (a run stopped by
+    its time budget does not count)."""
     folder = adapted_dir(cache_root, key)
     marker = _read_marker(folder)
-    if marker is None or marker.get("key") != key:
-        return None
+    if marker is None or marker.get("key") != key or not marker.get("stats", {}).get("complete", False):
+        return None  # a run its time budget cut short is not reused: the next run trains again
     return _adapted(folder, marker, cached=True)
 
 

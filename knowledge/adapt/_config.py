@@ -16,8 +16,10 @@ class AdaptConfig:
 
     The loss is in-batch softmax over cosines times ``scale`` (MultipleNegativesRankingLoss),
     each anchor's candidates being every positive and mined negative of the batch except those
-    of its own near-duplicate group. ``time_budget_s`` stops training early (the model is still
-    written, and its marker says how many steps it ran).
+    of its own near-duplicate group. ``time_budget_s`` counts from the trainer's start (the pass
+    over the frozen layers included) and stops training between steps: the model is still
+    written and returned, its marker says how many steps it ran, and it is not reused as a cache
+    hit (the next run trains again).
     """
 
     epochs: int = 1

@@ -25,10 +25,11 @@ from tests.knowledge._fixtures import faqs
 
 
 class FakeTrainer:
-    """Writes a model file naming how many examples it saw; can be told to fail."""
+    """Writes a model file naming how many examples it saw; can be told to fail or to run out of time."""
 
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self, fail: bool = False, steps: int = 3) -> None:
         self.fail = fail
+        self.steps = steps
         self.runs: list[list[Example]] = []
 
     def train(
@@ -43,7 +44,9 @@ class FakeTrainer:
         (out / "weights.txt").write_text(f"{base.name} {len(examples)}", encoding="utf-8")
         if self.fail:
             raise RuntimeError("training failed half-way")
-        return TrainingStats(examples=len(examples), steps=3, planned_steps=3, seconds=1.0, losses=(1.0, 0.5))
+        return TrainingStats(
+            examples=len(examples), steps=self.steps, planned_steps=3, seconds=1.0, losses=(1.0, 0.5)
+        )
 
 
 class Ticks:
@@ -101,6 +104,18 @@ def test_a_failed_training_leaves_nothing_behind_and_the_next_run_trains_again(t
     assert find_adapted(tmp_path, key) is None
     assert [p.name for p in (tmp_path / "adapted").iterdir() if not p.name.endswith(".lock")] == []
     assert not _adapt(faqs(), tmp_path, FakeTrainer()).cached
+
+
+def test_a_run_cut_short_by_its_budget_is_returned_but_not_reused(tmp_path: Path) -> None:
+    short = _adapt(faqs(), tmp_path, FakeTrainer(steps=1))
+    assert not short.cached
+    assert (short.folder / "weights.txt").is_file()
+    trainer = FakeTrainer()
+    again = _adapt(faqs(), tmp_path, trainer)
+    assert not again.cached
+    assert len(trainer.runs) == 1
+    assert again.folder == short.folder
+    assert _adapt(faqs(), tmp_path, trainer).cached
 
 
 def test_the_marker_records_the_content_the_config_and_the_run(tmp_path: Path) -> None:
