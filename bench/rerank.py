@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import time
@@ -34,14 +35,22 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.adapt import AdaptConfig, TorchTrainer, adapt
 from knowledge.base_calibration import MIN_PAIRS, held_out_pairs
 from knowledge.calibrate import Evidence, ReplayRetriever, tune
-from knowledge.encoder import Encoder, load_encoder
+from knowledge.encoder import (
+    Encoder,
+    SentenceTransformerEncoder,
+    default_model_dir,
+    load_encoder,
+    materialise,
+)
 from knowledge.evaluate import EvalCase, Report, evaluate, read_cases
 from knowledge.faq import FaqRecord
 from knowledge.importers import read_records
 from knowledge.rerank import FEATURES, GROUPS, WEIGHTS_FILE, Matrix, Reranker, RerankWeights, fit
 from knowledge.retriever import Candidate, Retriever, RetrieverConfig
+from knowledge.vector_cache import VectorCache
 
 REPO = Path(__file__).resolve().parents[1]
 DECISION_DEPTH = 10
@@ -77,7 +86,13 @@ class _Set:
 
 
 def _load_set(
-    name: str, records: list[FaqRecord], cases: list[EvalCase], encoder: Encoder, cache: Path, depth: int
+    name: str,
+    records: list[FaqRecord],
+    cases: list[EvalCase],
+    encoder: Encoder,
+    cache: Path,
+    depth: int,
+    variant: str = "",
 ) -> _Set:
     retriever = Retriever(
         encoder, replace(RetrieverConfig.first_stage_defaults(), calibrate=False), cache_root=cache
@@ -85,7 +100,7 @@ def _load_set(
     retriever.build(records)
     n = len(FEATURES)  # a reranker naming every feature, so that every feature is computed
     retriever.reranker = Reranker(RerankWeights(FEATURES, (0.0,) * n, (0.0,) * n, (1.0,) * n))
-    path = REPO / "var" / "rerank" / f"first_stage-{name}.json"
+    path = REPO / "var" / "rerank" / f"first_stage-{name}{variant}.json"
     key = f"{encoder.name}|{len(retriever)}|{depth}|{len(cases)}|matched"
     if path.is_file() and json.loads(path.read_text(encoding="utf-8"))["key"] == key:
         rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
@@ -145,6 +160,7 @@ class _Data:
     """Every query of every set, with its cached candidates and feature rows."""
 
     def __init__(self, sets: list[_Set]) -> None:
+        self.encoder = sets[0].retriever.encoder.name
         self.sets = [s.name for s in sets]
         self.by_name = {s.name: s for s in sets}
         self.tags = [s.name for s in sets for _ in s.cases]
@@ -212,6 +228,18 @@ def _cv_ranking(
             statistics.mean(r[1] for r in results),
             statistics.mean(r[2] for r in results),
         )
+    return out
+
+
+def _in_sample_ranking(
+    data: _Data, names: Sequence[str] | None, l2: float
+) -> dict[str, tuple[float, float, float]]:
+    """Top-1, top-3 and MRR@10 per set with the model fitted on every in-scope query (optimistic)."""
+    model = data.fit(data.indices(in_scope=True), names, l2) if names is not None else None
+    out = {}
+    for tag in data.sets:
+        idx = data.indices(tag, in_scope=True)
+        out[tag] = _ranking([data.reranked(model, i) for i in idx], [data.golds[i] for i in idx])
     return out
 
 
@@ -329,6 +357,46 @@ def _sets(args: argparse.Namespace, encoder: Encoder) -> list[_Set]:
     return out
 
 
+def _describe(sets: list[_Set], data: _Data) -> None:
+    for s in sets:
+        idx = data.indices(s.name, in_scope=True)
+        reach = sum(bool(data.right[i].any()) for i in idx) / len(idx)
+        print(
+            f"  {s.name}: {len(s.retriever)} FAQs, {len(idx)} in-scope + {len(s.cases) - len(idx)} out-of-scope"
+            f" queries; right FAQ among the candidates for {reach:.3f}"
+        )
+
+
+def _adapted_sets(args: argparse.Namespace, sets: list[_Set]) -> list[_Set]:
+    """Each set again with the encoder adapted to its own knowledge base (knowledge.adapt; trained
+    now unless cached under ``--models``), quantised as the base encoder."""
+    config = AdaptConfig(epochs=args.adapt_epochs, time_budget_s=args.adapt_budget)
+    base_folder = materialise(default_model_dir(args.models))
+    out = []
+    for s in sets:
+        base = s.retriever.encoder
+        load = os.getloadavg()
+        result = adapt(
+            s.records,
+            base_folder,
+            base,
+            args.models,
+            TorchTrainer(),
+            config,
+            vectors=VectorCache(base, s.cache),
+        )
+        stats = json.loads((result.folder / "adapted.json").read_text(encoding="utf-8"))["stats"]
+        print(
+            f"adapted encoder for {s.name}: {result.name} ({'cached' if result.cached else 'trained now'};"
+            f" {stats['examples']} examples, {stats['steps']}/{stats['planned_steps']} steps,"
+            f" training {stats['seconds']:.0f} s + mining {stats['mining_seconds']:.0f} s,"
+            f" load average at its start {load[0]:.1f}; loss by tenths {stats['losses']})"
+        )
+        encoder = SentenceTransformerEncoder(str(result.folder), name=result.name, quantize=args.quantize)
+        out.append(_load_set(s.name, s.records, s.cases, encoder, s.cache, args.depth, variant="-adapted"))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -351,6 +419,16 @@ def main() -> None:
     parser.add_argument("--answer-bonus", type=float, default=0.5, help="as knowledge.calibrate.tune")
     parser.add_argument("--no-decisions", action="store_true", help="skip the nested decision figures")
     parser.add_argument(
+        "--adapted",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the encoder adapted to each base (knowledge.adapt; trained unless cached)",
+    )
+    parser.add_argument("--adapt-epochs", type=int, default=AdaptConfig.epochs)
+    parser.add_argument(
+        "--adapt-budget", type=float, default=AdaptConfig.time_budget_s, help="training seconds"
+    )
+    parser.add_argument(
         "--no-ablations", action="store_true", help="rank only with the first stage and the chosen groups"
     )
     parser.add_argument(
@@ -365,19 +443,17 @@ def main() -> None:
     print(
         f"encoder {encoder.name}; first stage top {args.depth} and features in {time.perf_counter() - started:.0f}s"
     )
-    for s in sets:
-        idx = data.indices(s.name, in_scope=True)
-        reach = sum(bool(data.right[i].any()) for i in idx) / len(idx)
-        print(
-            f"  {s.name}: {len(s.retriever)} FAQs, {len(idx)} in-scope + {len(s.cases) - len(idx)} out-of-scope"
-            f" queries; right FAQ among the candidates for {reach:.3f}"
-        )
+    _describe(sets, data)
+    adapted: _Data | None = None
+    if args.adapted:
+        adapted_sets = _adapted_sets(args, sets)
+        adapted = _Data(adapted_sets)
+        _describe(adapted_sets, adapted)
 
     chosen = [g.strip() for g in args.groups.split(",") if g.strip()]
     selected = _names(chosen)
     cv = f"{args.folds}-fold CV grouped by set and gold FAQ, mean of {args.seeds} seeds, held-out folds"
     print(f"\nranking ({cv}); fitted on {' + '.join(data.sets)} together")
-    print(f"{'':<46}" + "".join(f"{tag + ' top1':>16}{'top3':>7}{'mrr10':>7}" for tag in data.sets))
     variants: list[tuple[str, Sequence[str] | None]] = [
         ("first stage alone", None),
         (f"re-ranked ({len(selected)} weights)", selected),
@@ -389,33 +465,53 @@ def main() -> None:
         variants += [
             (f"  first_stage + {g} only", _names(["first_stage", g])) for g in GROUPS if g != "first_stage"
         ]
-    for name, names in variants:
-        figures = _cv_ranking(data, names, args.folds, args.seeds, args.l2)
-        print(f"{name:<46}" + "".join(f"{t1:>16.3f}{t3:>7.3f}{m:>7.3f}" for t1, t3, m in figures.values()))
+    encoders = [("base encoder", data)] + ([("adapted encoder", adapted)] if adapted is not None else [])
+    for label, which in encoders:
+        print(
+            f"\n{label} ({which.encoder}): held-out folds, and in-sample (fitted on every query: optimistic)"
+        )
+        print(
+            f"{'':<46}"
+            + "".join(
+                f"{tag + ' top1':>16}{'top3':>7}{'mrr10':>7}{'in-sample top1':>16}{'top3':>7}"
+                for tag in which.sets
+            )
+        )
+        for name, names in variants:
+            out_of_fold = _cv_ranking(which, names, args.folds, args.seeds, args.l2)
+            inside = _in_sample_ranking(which, names, args.l2)
+            print(
+                f"{name:<46}"
+                + "".join(
+                    f"{out_of_fold[t][0]:>16.3f}{out_of_fold[t][1]:>7.3f}{out_of_fold[t][2]:>7.3f}{inside[t][0]:>16.3f}{inside[t][1]:>7.3f}"
+                    for t in which.sets
+                )
+            )
     everything = data.indices(in_scope=True)
     full = data.fit(everything, selected, args.l2)
-    row = ""
-    for tag in data.sets:
-        idx = data.indices(tag, in_scope=True)
-        t1, t3, m = _ranking([data.reranked(full, i) for i in idx], [data.golds[i] for i in idx])
-        row += f"{t1:>16.3f}{t3:>7.3f}{m:>7.3f}"
-    print(f"{'re-ranked, in-sample (fit on all: optimistic)':<46}{row}")
 
     if not args.no_decisions:
         print(
             f"\ndecisions (nested {cv}; thresholds tuned by knowledge.calibrate.tune, answer bonus"
             f" {args.answer_bonus}, 2-{MAX_BUTTONS} buttons by clarify_span, on {THRESHOLD_SET} training"
             " queries inside each fold; 'per base': then calibrated on each base's own alternative"
-            " questions, knowledge.base_calibration)"
+            " questions, knowledge.base_calibration; 'adapted': the adapted encoder's first stage, the"
+            " second stage refitted and the thresholds tuned on it in the same folds)"
         )
-        for name, names, per_base in (
-            ("first stage alone", None, False),
-            ("re-ranked", selected, False),
-            ("first stage, per base", None, True),
-            ("re-ranked, per base", selected, True),
-        ):
+        runs: list[tuple[str, _Data, Sequence[str] | None, bool]] = [
+            ("first stage alone", data, None, False),
+            ("re-ranked", data, selected, False),
+            ("first stage, per base", data, None, True),
+            ("re-ranked, per base", data, selected, True),
+        ]
+        if adapted is not None:
+            runs += [
+                ("adapted, first stage alone", adapted, None, False),
+                ("adapted, re-ranked", adapted, selected, False),
+            ]
+        for name, which, names, per_base in runs:
             decided = _cv_decisions(
-                data, names, args.folds, args.seeds, args.l2, args.answer_bonus, per_base=per_base
+                which, names, args.folds, args.seeds, args.l2, args.answer_bonus, per_base=per_base
             )
             for tag, shares in decided.items():
                 print(f"  {name}, {tag}: " + "  ".join(f"{k} {v:.3f}" for k, v in shares.items()))
