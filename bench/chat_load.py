@@ -99,6 +99,7 @@ class Results:
     latencies_ms: list[float] = field(default_factory=list)
     modes: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)  # what the citizen sent, for each degraded turn
 
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -117,7 +118,10 @@ async def _turn(client: httpx.AsyncClient, sender: str, turn: Turn, results: Res
     if response.status_code != 200:
         results.errors.append(f"HTTP {response.status_code}")
         return
-    results.modes[response.json()["mode"]] += 1
+    mode = response.json()["mode"]
+    results.modes[mode] += 1
+    if mode == "degraded":
+        results.degraded.append(value)
 
 
 async def _citizen(
@@ -270,6 +274,9 @@ def main() -> None:
         finally:
             if process is not None:
                 stop_process_group(process)
+                kept = REPO / "var" / "bench" / "chat_load-stack.log"  # the last run's, for a look
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_bytes(log.read_bytes())
     load_after = os.getloadavg()
 
     turns = len(results.latencies_ms)
@@ -295,6 +302,10 @@ def main() -> None:
         print(f"  CPU per turn: {_cpu_per_turn(after - between, len(stress.latencies_ms))}")
     for error in Counter(results.errors + stress.errors).most_common(5):
         print(f"  {error[1]} x {error[0]}")
+    for text, count in Counter(results.degraded + stress.degraded).most_common(5):
+        print(f"  degraded {count} x after the citizen sent {text!r}")
+    if not args.url:
+        print(f"the stack's log: {REPO / 'var' / 'bench' / 'chat_load-stack.log'}")
     print(
         f"load average before {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f}, "
         f"after {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f} on {os.cpu_count()} cores"
