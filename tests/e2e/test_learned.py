@@ -64,5 +64,5 @@ def test_staff_approve_a_learned_phrasing(browser: Browser, app_url: str) -> Non
     expect(page.get_by_role("status")).to_contain_text("已核准 1 個問法")
     expect(page.get_by_role("button", name=f"撤回「{PHRASING}」")).to_be_visible()
     page.goto(f"{app_url}console/kb/faq/F-2")
-    expect(page.get_by_label("其他問法")).to_have_value(re.compile(PHRASING))
+    expect(page.get_by_role("textbox", name="其他問法（一行一個）")).to_have_value(re.compile(PHRASING))
     context.close()
