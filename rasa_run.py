@@ -11,7 +11,9 @@
   one more request, which loads the conversation's events from the tracker store again.
 - Rasa opens a new HTTP session, and so a new TCP connection, for every request to an
   endpoint (each action-server call) and closes it after the answer. Here each endpoint's
-  session is opened once per event loop and its connections are kept alive.
+  session is opened once per event loop and its connections are kept alive — for at most
+  ``KEEPALIVE_SECONDS`` idle, less than the bot's server keeps them (uvicorn, 5 s): a call sent
+  on a connection the bot is closing fails after being sent, and the citizen's turn with it.
 - Every stored event, when a tracker is loaded, looks its class up by walking all subclasses
   of ``Event`` (with an ``inspect.isabstract`` for each); here a name found once is remembered.
 - DIET's prediction is a ``tf.function`` with a fixed input signature, which TensorFlow still
@@ -102,6 +104,9 @@ class _KeptOpen:
 
 
 _sessions: dict[tuple[Any, ...], aiohttp.ClientSession] = {}
+# aiohttp's pool keeps an idle connection 15 s by default; the bot (uvicorn, which serves the
+# actions) closes one idle for 5 s (bot.cli.SERVER_KEEPALIVE_SECONDS)
+KEEPALIVE_SECONDS = 2.0
 
 
 def _session(self: EndpointConfig) -> _KeptOpen:
@@ -115,7 +120,10 @@ def _session(self: EndpointConfig) -> _KeptOpen:
     session = _sessions.get(key)
     if session is None or session.closed or session.loop is not loop:
         session = aiohttp.ClientSession(
-            headers=self.headers, auth=auth, timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT)
+            connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
+            headers=self.headers,
+            auth=auth,
+            timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
         )
         _sessions[key] = session
     return _KeptOpen(session)

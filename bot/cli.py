@@ -12,7 +12,12 @@ import typer
 
 from bot.settings import Settings, SettingsError, get_settings
 
-__all__ = ["app", "main"]
+__all__ = ["SERVER_KEEPALIVE_SECONDS", "app", "main"]
+
+# How long the HTTP server keeps an idle connection (uvicorn's default, named): its clients —
+# Rasa calling the actions (rasa_run.KEEPALIVE_SECONDS), the cluster's balancer — let go of
+# idle connections sooner, so that none sends a request on a connection being closed.
+SERVER_KEEPALIVE_SECONDS = 5
 
 app = typer.Typer(help="Smart customer-service bot for a city's 1999 hotline.", no_args_is_help=True)
 db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
@@ -75,6 +80,7 @@ def serve(
         host=host or settings.server.host,
         port=port or settings.server.port,
         log_level=settings.server.log_level,
+        timeout_keep_alive=SERVER_KEEPALIVE_SECONDS,
     )
 
 

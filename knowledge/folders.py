@@ -11,7 +11,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["exclusive_lock", "swap_into_place"]
+__all__ = ["exclusive_lock", "new_staging", "swap_into_place"]
+
+
+def new_staging(dest: Path) -> Path:
+    """A fresh, empty staging folder beside ``dest``, to be called under ``dest``'s
+    :func:`exclusive_lock`: staging folders of ``dest`` left by a writer that was killed (a
+    model's worth of disk each) are removed first; only the lock's holder writes one."""
+    for leftover in dest.parent.glob(f".{dest.name}.tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
 
 
 def swap_into_place(staging: Path, dest: Path) -> None:

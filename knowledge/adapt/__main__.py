@@ -1,6 +1,6 @@
 """Adapt the encoder to a knowledge base in the foreground.
 
-    python -m knowledge.adapt RECORDS [--models var/models] [--epochs 1] [--budget 540] ...
+    python -m knowledge.adapt RECORDS [--models var/models] [--epochs 1] [--budget 600] ...
 
 RECORDS is anything :func:`knowledge.importers.read_records` reads (a JSONL file, a folder of
 content files). The adapted model is written under ``MODELS/adapted/`` (a cache hit if it is

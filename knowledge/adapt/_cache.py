@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ from knowledge.adapt._pairs import TrainingPair, first_passage, training_pairs
 from knowledge.adapt._train import Trainer
 from knowledge.encoder._protocol import Encoder
 from knowledge.faq import FaqRecord
-from knowledge.folders import exclusive_lock, swap_into_place
+from knowledge.folders import exclusive_lock, new_staging, swap_into_place
 from knowledge.vector_cache import VectorCache
 
 __all__ = [
@@ -169,7 +168,7 @@ def adapt(
         if vectors is not None:
             vectors.save()  # the base's question vectors, for the retriever and the next run
         mined = clock() - started
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.tmp-", dir=dest.parent))
+        staging = new_staging(dest)
         try:
             stats = trainer.train(base_folder, examples, config, staging, clock)
             marker = _marker(records, key, base_model or base.name, config, stats, mined)

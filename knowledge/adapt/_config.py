@@ -29,13 +29,13 @@ class AdaptConfig:
     warmup_share: float = 0.1
     scale: float = 20.0
     freeze_embeddings: bool = True
-    frozen_layers: int = 9
+    frozen_layers: int = 0
     hard_negatives: bool = True
     duplicate_cosine: float = 0.95
     kinds: tuple[str, ...] = KINDS
     seed: int = 20
     threads: int = 2
-    time_budget_s: float = 540.0
+    time_budget_s: float = 600.0
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2 or self.max_seq_length < 8:

@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 import time
 from importlib import resources
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any
 
 from knowledge.encoder._e5file import read_e5_file
 from knowledge.encoder._st_folder import write_model_folder
-from knowledge.folders import exclusive_lock, swap_into_place
+from knowledge.folders import exclusive_lock, new_staging, swap_into_place
 
 __all__ = ["MARKER", "default_model_dir", "default_source", "materialise", "read_marker"]
 
@@ -65,7 +64,7 @@ def materialise(dest_dir: Path, source: Path | None = None) -> Path:
         if _is_current(dest_dir, digest):  # another process finished while we waited
             return dest_dir
         started = time.perf_counter()
-        staging = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.tmp-", dir=dest_dir.parent))
+        staging = new_staging(dest_dir)
         try:
             write_model_folder(read_e5_file(source), staging)
             marker = {"source": source.name, "source_sha256": digest, "converter_version": CONVERTER_VERSION}

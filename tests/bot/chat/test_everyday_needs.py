@@ -137,13 +137,18 @@ def _outcome(responder: DegradedResponder, text: str) -> tuple[str, str, str]:
 
 
 def _need_params() -> list[Any]:
-    """Each need; one whose row names a ``known_gap`` is expected to fail (strictly: fixing it shows)."""
-    return [
-        pytest.param(row, id=row["need"], marks=[pytest.mark.xfail(strict=True, reason=row["known_gap"])])
-        if row.get("known_gap")
-        else pytest.param(row, id=row["need"])
-        for row in NEED_ROWS
-    ]
+    """Each need; one whose row names a ``known_gap`` is expected to fail (strictly: fixing it shows);
+    one whose row says it is ``unstable`` gets its outcome on some machines and not on others (the
+    reason says why), and is reported either way without failing the run."""
+
+    def marks(row: dict[str, Any]) -> list[Any]:
+        if row.get("known_gap"):
+            return [pytest.mark.xfail(strict=True, reason=row["known_gap"])]
+        if row.get("unstable"):
+            return [pytest.mark.xfail(strict=False, reason=row["unstable"])]
+        return []
+
+    return [pytest.param(row, id=row["need"], marks=marks(row)) for row in NEED_ROWS]
 
 
 @real_engine
